@@ -11,6 +11,15 @@ int ReportError(const std::string& message, int exit_code) {
   return exit_code;
 }
 
+namespace {
+bool HasSubcommand(CLI::App& app, const std::string& name) {
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == name) return true;
+  }
+  return false;
+}
+}  // namespace
+
 }  // namespace p2pgit::cli
 
 int main(int argc, char** argv) {
@@ -21,6 +30,9 @@ int main(int argc, char** argv) {
   CommandRun run;
   RegisterIdentityCommands(app, run);
   RegisterNodeCommands(app, run);
+  if (argc < 2) return ReportError("no command given (see p2pgit --help)", EXIT_USAGE);
+  if (std::string first = argv[1]; first[0] != '-' && !HasSubcommand(app, first))
+    return ReportError("unknown command '" + first + "' (see p2pgit --help)", EXIT_USAGE);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
