@@ -1,0 +1,13 @@
+// did:repo decoder: never crashes; whatever decodes re-encodes to the same text.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "identity/did.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto id = p2pgit::identity::DecodeDidRepo(text);
+  if (id.ok() && id->ToString() != text) std::abort();
+  return 0;
+}
