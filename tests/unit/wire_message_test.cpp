@@ -1,0 +1,343 @@
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include "support/wire_messages.h"
+#include "wire/detail/cbor.h"
+#include "wire/message.h"
+
+using namespace p2pgit;
+using namespace p2pgit::wire;
+using detail::CborWriter;
+
+namespace {
+
+identity::NodeKey TestKey(uint8_t fill = 0) {
+  identity::Seed seed;
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + fill);
+  return identity::NodeKey::FromSeed(seed);
+}
+
+RepoBody SampleRepo(const identity::NodeKey& creator) {
+  RepoBody b;
+  b.timestamp_ms = 1700000000000;
+  b.root_commit = Bytes(20, 0xab);
+  b.creator = creator.public_key();
+  b.repo_id = identity::ComputeRepoId(b.root_commit, b.creator);
+  b.name = "demo";
+  b.description = "a demo repository";
+  b.delegates = {b.creator};
+  b.default_branch = "main";
+  b.sequence = 1;
+  return b;
+}
+
+/** Envelope with arbitrary (possibly wrong) parts. */
+Bytes Envelope(uint64_t version, uint64_t type, ByteSpan author, ByteSpan signature, ByteSpan body, size_t items = 5) {
+  CborWriter w;
+  w.Array(items);
+  w.Uint(version);
+  w.Uint(type);
+  w.ByteString(author);
+  w.ByteString(signature);
+  w.ByteString(body);
+  return w.Take();
+}
+
+WireError DecodeError(ByteSpan bytes) {
+  auto r = DecodeMessage(bytes);
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? WireError::Malformed : r.code();
+}
+
+/** Node body map with its fields written by `fill` (to craft bad bodies). */
+template <typename F>
+Bytes NodeBodyWith(size_t keys, F&& fill) {
+  CborWriter w;
+  w.Map(keys);
+  fill(w);
+  return w.Take();
+}
+
+Bytes SignedEnvelopeOfBody(const identity::NodeKey& key, MessageType type, const Bytes& body) {
+  auto sig = key.Sign(SignedBytes(type, body));
+  return Envelope(1, static_cast<uint64_t>(type), key.public_key(), sig, body);
+}
+
+}  // namespace
+
+TEST(Wire, EveryTypeRoundTripsAndVerifies) {
+  auto key = TestKey();
+  const RepoId repo_id = SampleRepo(key).repo_id;
+  const Bytes repo_parent(repo_id.multihash.begin(), repo_id.multihash.end());
+  std::vector<Body> bodies = {
+      NodeBody{1, {{"127.0.0.1", 8776}, {"relay.example.org", 443}, {"2001:db8::1", 1}}, true, "alice", 1},
+      SampleRepo(key),
+      RefsBody{5, SampleRepo(key).repo_id, {{"heads/main", Bytes(20, 1)}, {"tags/v1", Bytes(20, 2)}}, 7},
+      InventoryBody{9, {SampleRepo(key).repo_id}, 3, 0, 1},
+      ActivityBody{11, repo_id, {repo_parent}, "issue.create", 1, Bytes{1, 2, 3}},
+  };
+  for (const auto& body : bodies) {
+    SignedMessage m = SignMessage(key, body);
+    auto decoded = DecodeMessage(m.encoded);
+    ASSERT_TRUE(decoded.ok()) << MessageTypeName(TypeOf(body)) << ": " << decoded.message();
+    EXPECT_EQ(decoded->body, body);
+    EXPECT_EQ(decoded->author, key.public_key());
+    EXPECT_EQ(decoded->id, m.id);
+    EXPECT_EQ(decoded->id, ComputeMessageId(m.encoded));
+    EXPECT_EQ(EncodeBody(decoded->body), decoded->body_bytes);
+  }
+}
+
+TEST(Wire, SignaturesAreDomainSeparatedByType) {
+  auto key = TestKey();
+  auto bytes = SignedBytes(MessageType::Refs, Bytes{0xa0});
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end() - 1), "p2pgit/1/refs\n");
+  // A signature made for one type does not verify as another.
+  Bytes body = EncodeBody(InventoryBody{1, {}, 1, 0, 1});
+  auto sig = key.Sign(SignedBytes(MessageType::Inventory, body));
+  EXPECT_TRUE(DecodeMessage(Envelope(1, 4, key.public_key(), sig, body)).ok());
+  EXPECT_FALSE(identity::VerifySignature(key.public_key(), SignedBytes(MessageType::Node, body), sig));
+}
+
+TEST(WireReject, Truncated) {
+  auto m = SignMessage(TestKey(), SampleRepo(TestKey()));
+  for (size_t len : {size_t{0}, size_t{1}, size_t{5}, m.encoded.size() / 2, m.encoded.size() - 1}) {
+    auto r = ParseMessage(ByteSpan(m.encoded).first(len));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), WireError::Truncated) << len << ": " << r.message();
+  }
+}
+
+TEST(WireReject, TooLarge) {
+  Bytes huge(MAX_MESSAGE_BYTES + 1, 0);
+  EXPECT_EQ(DecodeError(huge), WireError::TooLarge);
+  // A refs list longer than the limit is refused from its count, before reading it.
+  CborWriter w;
+  w.Map(4);
+  w.Uint(0), w.Uint(1);
+  w.Uint(1), w.ByteString(SampleRepo(TestKey()).repo_id.multihash);
+  w.Uint(2), w.Array(MAX_REFS_PER_ANNOUNCEMENT + 1);
+  EXPECT_EQ(DecodeBody(MessageType::Refs, w.Take()).code(), WireError::TooLarge);
+  // An alias over its limit.
+  NodeBody node{1, {}, false, std::string(MAX_ALIAS_BYTES + 1, 'a'), 1};
+  EXPECT_EQ(DecodeBody(MessageType::Node, EncodeBody(node)).code(), WireError::TooLarge);
+}
+
+TEST(WireReject, UnknownTypeAndVersion) {
+  auto key = TestKey();
+  Bytes body = EncodeBody(NodeBody{});
+  auto sig = key.Sign(SignedBytes(MessageType::Node, body));
+  EXPECT_EQ(DecodeError(Envelope(1, 0, key.public_key(), sig, body)), WireError::UnknownType);
+  EXPECT_EQ(DecodeError(Envelope(1, 6, key.public_key(), sig, body)), WireError::UnknownType);
+  EXPECT_EQ(DecodeError(Envelope(1, 200, key.public_key(), sig, body)), WireError::UnknownType);
+  EXPECT_EQ(DecodeError(Envelope(2, 1, key.public_key(), sig, body)), WireError::UnknownVersion);
+  EXPECT_EQ(DecodeError(Envelope(0, 1, key.public_key(), sig, body)), WireError::UnknownVersion);
+}
+
+TEST(WireReject, NonCanonical) {
+  auto key = TestKey();
+  auto good = SignMessage(key, NodeBody{5, {}, false, "a", 1});
+  // Envelope version 1 written in the one-byte form (0x18 0x01) instead of 0x01.
+  Bytes long_form = good.encoded;
+  long_form[1] = 0x18;
+  long_form.insert(long_form.begin() + 2, 0x01);
+  EXPECT_EQ(DecodeError(long_form), WireError::NonCanonical);
+  // Body keys out of order.
+  Bytes swapped = NodeBodyWith(5, [](CborWriter& w) {
+    w.Uint(1), w.Array(0);
+    w.Uint(0), w.Uint(5);
+    w.Uint(2), w.Bool(false);
+    w.Uint(3), w.Text("a");
+    w.Uint(4), w.Uint(1);
+  });
+  EXPECT_EQ(DecodeError(SignedEnvelopeOfBody(key, MessageType::Node, swapped)), WireError::NonCanonical);
+  // Duplicate key.
+  Bytes duplicate = NodeBodyWith(5, [](CborWriter& w) {
+    w.Uint(0), w.Uint(5);
+    w.Uint(0), w.Uint(5);
+    w.Uint(2), w.Bool(false);
+    w.Uint(3), w.Text("a");
+    w.Uint(4), w.Uint(1);
+  });
+  EXPECT_EQ(DecodeError(SignedEnvelopeOfBody(key, MessageType::Node, duplicate)), WireError::NonCanonical);
+  // Refs not sorted.
+  RefsBody refs{1, SampleRepo(key).repo_id, {{"tags/v1", Bytes(20, 1)}, {"heads/main", Bytes(20, 2)}}, 1};
+  EXPECT_EQ(DecodeBody(MessageType::Refs, EncodeBody(refs)).code(), WireError::NonCanonical);
+  // Indefinite-length array and a float are outside the subset.
+  EXPECT_EQ(DecodeError(Bytes{0x9f, 0x01, 0xff}), WireError::Malformed);
+  EXPECT_EQ(DecodeBody(MessageType::Node, Bytes{0xa1, 0x00, 0xf9, 0x3c, 0x00}).code(), WireError::Malformed);
+}
+
+TEST(WireReject, UnknownAndMissingFields) {
+  auto key = TestKey();
+  Bytes extra = NodeBodyWith(6, [](CborWriter& w) {
+    w.Uint(0), w.Uint(5);
+    w.Uint(1), w.Array(0);
+    w.Uint(2), w.Bool(false);
+    w.Uint(3), w.Text("a");
+    w.Uint(4), w.Uint(1);
+    w.Uint(5), w.Text("future field");
+  });
+  EXPECT_EQ(DecodeError(SignedEnvelopeOfBody(key, MessageType::Node, extra)), WireError::UnknownField);
+  Bytes missing = NodeBodyWith(4, [](CborWriter& w) {
+    w.Uint(0), w.Uint(5);
+    w.Uint(1), w.Array(0);
+    w.Uint(2), w.Bool(false);
+    w.Uint(3), w.Text("a");
+  });
+  EXPECT_EQ(DecodeError(SignedEnvelopeOfBody(key, MessageType::Node, missing)), WireError::MissingField);
+}
+
+TEST(WireReject, Malformed) {
+  auto key = TestKey();
+  auto good = SignMessage(key, NodeBody{5, {}, false, "a", 1});
+  Bytes trailing = good.encoded;
+  trailing.push_back(0);
+  EXPECT_EQ(DecodeError(trailing), WireError::Malformed);
+  EXPECT_EQ(DecodeError(Envelope(1, 1, key.public_key(), good.signature, good.body_bytes, 4)), WireError::Malformed);
+  // Invalid UTF-8 alias.
+  Bytes bad_utf8 = NodeBodyWith(5, [](CborWriter& w) {
+    w.Uint(0), w.Uint(5);
+    w.Uint(1), w.Array(0);
+    w.Uint(2), w.Bool(false);
+    w.Uint(3), w.ByteString(Bytes{});  // a byte string where text is required
+    w.Uint(4), w.Uint(1);
+  });
+  EXPECT_EQ(DecodeBody(MessageType::Node, bad_utf8).code(), WireError::Malformed);
+  Bytes overlong_utf8 = {0xa5, 0x00, 0x05, 0x01, 0x80, 0x02, 0xf4, 0x03, 0x62, 0xc0, 0xaf, 0x04, 0x01};
+  EXPECT_EQ(DecodeBody(MessageType::Node, overlong_utf8).code(), WireError::Malformed);
+}
+
+TEST(WireReject, InvalidFields) {
+  auto key = TestKey();
+  auto expect_invalid = [](MessageType type, const Body& body) {
+    auto r = DecodeBody(type, EncodeBody(body));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), WireError::InvalidField) << r.message();
+  };
+  expect_invalid(MessageType::Node, NodeBody{1, {{"0.0.0.0", 1}}, false, "", 1});
+  expect_invalid(MessageType::Node, NodeBody{1, {{"::", 1}}, false, "", 1});
+  expect_invalid(MessageType::Node, NodeBody{1, {{"bad host!", 1}}, false, "", 1});
+  expect_invalid(MessageType::Node, NodeBody{1, {{"300.1.1.1", 1}}, false, "", 1});
+  expect_invalid(MessageType::Node, NodeBody{1, {{"example.org", 0}}, false, "", 1});
+  RepoBody repo = SampleRepo(key);
+  repo.delegates = {TestKey(9).public_key(), repo.creator};
+  expect_invalid(MessageType::Repo, repo);  // creator not first
+  repo.delegates = {repo.creator, repo.creator};
+  expect_invalid(MessageType::Repo, repo);  // duplicate delegate
+  repo.delegates = {};
+  expect_invalid(MessageType::Repo, repo);
+  repo = SampleRepo(key);
+  repo.default_branch = "bad..branch";
+  expect_invalid(MessageType::Repo, repo);
+  repo = SampleRepo(key);
+  repo.root_commit = Bytes(19, 1);
+  expect_invalid(MessageType::Repo, repo);
+  for (const char* name : {"main", "refs/heads/main", "heads/", "heads/a..b", "heads/.hidden", "heads/x.lock",
+                           "heads/a b", "heads/a:b", "heads//a", "heads/a@{1}", "other/x", "heads/a."}) {
+    expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {{name, Bytes(20, 1)}}, 1});
+  }
+  expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {{"heads/main", Bytes(21, 1)}}, 1});
+  expect_invalid(MessageType::Inventory, InventoryBody{1, {}, 1, 1, 1});  // page beyond count
+  expect_invalid(MessageType::Inventory, InventoryBody{1, {}, 1, 0, 0});
+  ActivityBody act{1, repo.repo_id, {Bytes(33, 1)}, "issue.create", 1, {}};
+  expect_invalid(MessageType::Activity, act);  // parent neither event id nor repo id
+  RepoBody other = SampleRepo(TestKey(3));
+  act.parents = {Bytes(other.repo_id.multihash.begin(), other.repo_id.multihash.end())};
+  expect_invalid(MessageType::Activity, act);  // another repo's id: no replay across repos
+  act.parents = {};
+  expect_invalid(MessageType::Activity, act);
+  act.parents = {Bytes(32, 1)};
+  act.op = "Issue Create";
+  expect_invalid(MessageType::Activity, act);
+}
+
+TEST(WireReject, RepoIdMismatch) {
+  auto key = TestKey();
+  RepoBody repo = SampleRepo(key);
+  repo.root_commit = Bytes(20, 0xcd);  // repo id no longer matches root ‖ creator
+  auto r = DecodeBody(MessageType::Repo, EncodeBody(repo));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), WireError::RepoIdMismatch);
+}
+
+TEST(WireReject, BadSignature) {
+  auto key = TestKey();
+  auto m = SignMessage(key, SampleRepo(key));
+  // Signed by another key but claiming `key` as author.
+  auto forged = Envelope(1, 2, key.public_key(), TestKey(7).Sign(SignedBytes(MessageType::Repo, m.body_bytes)), m.body_bytes);
+  EXPECT_EQ(DecodeError(forged), WireError::BadSignature);
+  // Parse alone accepts it (dedup happens before the costly check).
+  EXPECT_TRUE(ParseMessage(forged).ok());
+}
+
+TEST(WireReject, AuthorMismatchForRepoAuthority) {
+  auto creator = TestKey(1);
+  auto delegate = TestKey(2);
+  auto stranger = TestKey(3);
+  RepoBody first = SampleRepo(creator);
+  first.delegates = {creator.public_key(), delegate.public_key()};
+  RepoBody next = first;
+  next.sequence = 2;
+  EXPECT_TRUE(CheckRepoAuthority(next, creator.public_key(), nullptr).ok());
+  EXPECT_EQ(CheckRepoAuthority(next, delegate.public_key(), nullptr).code(), WireError::AuthorMismatch);
+  EXPECT_TRUE(CheckRepoAuthority(next, delegate.public_key(), &first).ok());
+  EXPECT_EQ(CheckRepoAuthority(next, stranger.public_key(), &first).code(), WireError::AuthorMismatch);
+}
+
+TEST(Wire, InventoryIsPagedNeverTruncated) {
+  std::vector<RepoId> repos;
+  for (int i = 0; i < 2500; ++i) {
+    Bytes root(20, 0);
+    root[0] = static_cast<uint8_t>(i);
+    root[1] = static_cast<uint8_t>(i >> 8);
+    repos.push_back(identity::ComputeRepoId(root, TestKey().public_key()));
+  }
+  repos.push_back(repos[0]);  // duplicates collapse
+  auto pages = SplitInventory(repos, 4, 99);
+  ASSERT_EQ(pages.size(), 3u);
+  size_t total = 0;
+  for (size_t p = 0; p < pages.size(); ++p) {
+    EXPECT_EQ(pages[p].page, p);
+    EXPECT_EQ(pages[p].page_count, 3u);
+    total += pages[p].repos.size();
+    auto m = SignMessage(TestKey(), pages[p]);
+    EXPECT_TRUE(DecodeMessage(m.encoded).ok());
+    EXPECT_LE(m.encoded.size(), MAX_MESSAGE_BYTES);
+  }
+  EXPECT_EQ(total, 2500u);
+  EXPECT_EQ(SplitInventory({}, 1, 1).size(), 1u);  // an empty inventory is one empty page
+}
+
+TEST(Wire, MaximalRefsMessageFits) {
+  auto key = TestKey();
+  RefsBody refs{UINT64_MAX, SampleRepo(key).repo_id, {}, UINT64_MAX};
+  for (size_t i = 0; i < MAX_REFS_PER_ANNOUNCEMENT; ++i) {
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%08zu", i);
+    refs.refs.push_back({"heads/" + std::string(MAX_REF_NAME_BYTES - 6 - 8, 'x') + suffix, Bytes(32, 1)});
+  }
+  auto m = SignMessage(key, refs);
+  EXPECT_LE(m.encoded.size(), MAX_MESSAGE_BYTES);
+  EXPECT_TRUE(DecodeMessage(m.encoded).ok());
+}
+
+RC_GTEST_PROP(WireProperty, DecodeOfEncodeIsIdentity, ()) {
+  auto key = TestKey(*rc::gen::arbitrary<uint8_t>());
+  Body body = wire::testing::GenBody();
+  SignedMessage m = SignMessage(key, body);
+  auto decoded = DecodeMessage(m.encoded);
+  RC_ASSERT(decoded.ok());
+  RC_ASSERT(decoded->body == body);
+  RC_ASSERT(decoded->id == m.id);
+}
+
+RC_GTEST_PROP(WireProperty, AnyFlippedBitFailsDecodeOrVerify, ()) {
+  auto key = TestKey(*rc::gen::arbitrary<uint8_t>());
+  SignedMessage m = SignMessage(key, wire::testing::GenBody());
+  size_t bit = *rc::gen::inRange<size_t>(0, m.encoded.size() * 8);
+  Bytes flipped = m.encoded;
+  flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+  RC_ASSERT(!DecodeMessage(flipped).ok());
+}
