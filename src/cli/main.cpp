@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   CommandRun run;
   RegisterIdentityCommands(app, run);
+  RegisterMessageCommands(app, run);
   RegisterNodeCommands(app, run);
   if (argc < 2) return ReportError("no command given (see p2pgit --help)", EXIT_USAGE);
   if (std::string first = argv[1]; first[0] != '-' && !HasSubcommand(app, first))

@@ -79,7 +79,7 @@ TEST_F(CliIdentity, MalformedIdsGetOneLineErrors) {
 }
 
 TEST_F(CliIdentity, HelpOnEveryCommand) {
-  for (const char* cmd : {"", "id", "did", "did encode", "did decode", "repo-id"}) {
+  for (const char* cmd : {"", "id", "did", "did encode", "did decode", "repo-id", "message", "message sign-node", "message verify"}) {
     auto r = P2pgit(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -121,6 +121,29 @@ TEST_F(CliIdentity, RepoIdOfEmptyRepoIsAClearError) {
   fs::path repo = m_dir / "empty";
   ASSERT_EQ(RunCommand("git init -q -b main " + ShellQuote(repo.string())).exit_code, 0);
   ExpectOneLineError(P2pgit("repo-id --path " + ShellQuote(repo.string())), 1, "no commits");
+}
+
+TEST_F(CliIdentity, SignedMessageVerifiesAndTamperedOneIsRefused) {
+  auto signed_msg = P2pgit("message sign-node --alias e2e --address 127.0.0.1:7000 --address [::1]:7001 --relay");
+  ASSERT_EQ(signed_msg.exit_code, 0) << signed_msg.err;
+  std::string hex = signed_msg.out.substr(0, signed_msg.out.size() - 1);
+  auto verified = P2pgit("message verify " + hex);
+  ASSERT_EQ(verified.exit_code, 0) << verified.err;
+  auto json = nlohmann::json::parse(verified.out);
+  EXPECT_EQ(json.at("type"), "node");
+  EXPECT_EQ(json.at("author"), P2pgit("id").out.substr(0, P2pgit("id").out.size() - 1));
+  EXPECT_EQ(json.at("body").at("alias"), "e2e");
+  EXPECT_EQ(json.at("body").at("addresses").size(), 2u);
+  EXPECT_EQ(json.at("body").at("relay"), true);
+
+  std::string tampered = hex;
+  tampered[100] = tampered[100] == '0' ? '1' : '0';  // inside the signature
+  ExpectOneLineError(P2pgit("message verify " + tampered), 1, "bad-signature");
+  ExpectOneLineError(P2pgit("message verify " + hex.substr(0, 40)), 1, "truncated");
+  ExpectOneLineError(P2pgit("message verify zz"), 2, "hex");
+  ExpectOneLineError(P2pgit("message verify 8501"), 1, "refused");
+  ExpectOneLineError(P2pgit("message sign-node --address 0.0.0.0:1"), 2, "0.0.0.0");
+  ExpectOneLineError(P2pgit("message sign-node --address nope"), 2, "HOST:PORT");
 }
 
 }  // namespace
