@@ -44,6 +44,13 @@ Failure<WireError> FromCbor(CborStatus status, const char* what) {
 
 Failure<WireError> Invalid(const std::string& why) { return Fail(WireError::InvalidField, why); }
 
+/** Timestamps and sequence numbers: uint64 on the wire, but at most MAX_COUNTER_VALUE. */
+Status<WireError> ReadCounter(CborReader& r, uint64_t& out, const char* what) {
+  WIRE_TRY(r.Uint(out), what);
+  if (out > MAX_COUNTER_VALUE) return Invalid(std::string(what) + " exceeds 2^63-1");
+  return Ok{};
+}
+
 bool IsValidOid(ByteSpan oid) { return oid.size() == SHA1_OID_BYTES || oid.size() == MAX_OID_BYTES; }
 
 bool IsValidDnsName(std::string_view host) {
@@ -214,7 +221,7 @@ WireResult<Body> DecodeNode(CborReader& r) {
   NodeBody b;
   auto s = ReadBodyMap(r, "node", 5, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: WIRE_TRY(r.Uint(b.timestamp_ms), "node timestamp"); return Ok{};
+      case 0: return ReadCounter(r, b.timestamp_ms, "node timestamp");
       case 1: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_NODE_ADDRESSES), "node addresses");
@@ -246,7 +253,7 @@ WireResult<Body> DecodeRepo(CborReader& r) {
   RepoBody b;
   auto s = ReadBodyMap(r, "repo", 9, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: WIRE_TRY(r.Uint(b.timestamp_ms), "repo timestamp"); return Ok{};
+      case 0: return ReadCounter(r, b.timestamp_ms, "repo timestamp");
       case 1: return ReadRepoId(r, b.repo_id, "repo id");
       case 2: return ReadOid(r, b.root_commit, "repo root commit");
       case 3: return ReadKey(r, b.creator, "repo creator");
@@ -269,7 +276,7 @@ WireResult<Body> DecodeRepo(CborReader& r) {
         if (auto t = ReadText(r, b.default_branch, MAX_REF_NAME_BYTES, "repo default branch"); !t) return t;
         if (!IsValidRefName("heads/" + b.default_branch)) return Invalid("repo default branch is not a valid branch name");
         return Ok{};
-      case 8: WIRE_TRY(r.Uint(b.sequence), "repo sequence"); return Ok{};
+      case 8: return ReadCounter(r, b.sequence, "repo sequence");
     }
     return Ok{};
   });
@@ -284,7 +291,7 @@ WireResult<Body> DecodeRefs(CborReader& r) {
   RefsBody b;
   auto s = ReadBodyMap(r, "refs", 4, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: WIRE_TRY(r.Uint(b.timestamp_ms), "refs timestamp"); return Ok{};
+      case 0: return ReadCounter(r, b.timestamp_ms, "refs timestamp");
       case 1: return ReadRepoId(r, b.repo_id, "refs repo id");
       case 2: {
         uint64_t n;
@@ -304,7 +311,7 @@ WireResult<Body> DecodeRefs(CborReader& r) {
         }
         return Ok{};
       }
-      case 3: WIRE_TRY(r.Uint(b.sequence), "refs sequence"); return Ok{};
+      case 3: return ReadCounter(r, b.sequence, "refs sequence");
     }
     return Ok{};
   });
@@ -316,7 +323,7 @@ WireResult<Body> DecodeInventory(CborReader& r) {
   InventoryBody b;
   auto s = ReadBodyMap(r, "inventory", 5, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: WIRE_TRY(r.Uint(b.timestamp_ms), "inventory timestamp"); return Ok{};
+      case 0: return ReadCounter(r, b.timestamp_ms, "inventory timestamp");
       case 1: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_INVENTORY_PAGE_REPOS), "inventory repos");
@@ -330,7 +337,7 @@ WireResult<Body> DecodeInventory(CborReader& r) {
         }
         return Ok{};
       }
-      case 2: WIRE_TRY(r.Uint(b.sequence), "inventory sequence"); return Ok{};
+      case 2: return ReadCounter(r, b.sequence, "inventory sequence");
       case 3: WIRE_TRY(r.Uint(b.page), "inventory page"); return Ok{};
       case 4: WIRE_TRY(r.Uint(b.page_count), "inventory page count"); return Ok{};
     }
@@ -346,7 +353,7 @@ WireResult<Body> DecodeActivity(CborReader& r) {
   ActivityBody b;
   auto s = ReadBodyMap(r, "activity", 6, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: WIRE_TRY(r.Uint(b.timestamp_ms), "activity timestamp"); return Ok{};
+      case 0: return ReadCounter(r, b.timestamp_ms, "activity timestamp");
       case 1: return ReadRepoId(r, b.repo_id, "activity repo id");
       case 2: {
         uint64_t n;

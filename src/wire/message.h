@@ -38,6 +38,9 @@ inline constexpr size_t MAX_INVENTORY_PAGES = 1024;        // 1M repos per node 
 inline constexpr size_t MAX_ACTIVITY_PARENTS = 64;
 inline constexpr size_t MAX_OP_BYTES = 64;
 inline constexpr size_t MAX_ACTIVITY_PAYLOAD_BYTES = 64 * 1024;
+/** Timestamps and sequences stay within a signed 64-bit integer, so every store and language
+ *  orders them the same way (SQLite integers are signed). */
+inline constexpr uint64_t MAX_COUNTER_VALUE = 0x7fffffffffffffffULL;
 
 enum class MessageType : uint8_t { Node = 1, Repo = 2, Refs = 3, Inventory = 4, Activity = 5 };
 

@@ -29,7 +29,7 @@ inline RepoId GenRepoId() { return identity::ComputeRepoId(GenOid(), GenKey()); 
 
 inline NodeBody GenNode() {
   NodeBody b;
-  b.timestamp_ms = *rc::gen::arbitrary<uint64_t>();
+  b.timestamp_ms = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   size_t n = *rc::gen::inRange<size_t>(0, 4);
   for (size_t i = 0; i < n; ++i) {
     Address a;
@@ -45,7 +45,7 @@ inline NodeBody GenNode() {
 
 inline RepoBody GenRepo() {
   RepoBody b;
-  b.timestamp_ms = *rc::gen::arbitrary<uint64_t>();
+  b.timestamp_ms = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   b.root_commit = GenOid();
   b.creator = GenKey();
   b.repo_id = identity::ComputeRepoId(b.root_commit, b.creator);
@@ -55,13 +55,13 @@ inline RepoBody GenRepo() {
   size_t extra = *rc::gen::inRange<size_t>(0, 3);
   for (size_t i = 0; i < extra; ++i) b.delegates.push_back(GenKey());
   b.default_branch = *rc::gen::element<std::string>("main", "master", "trunk", "release/1.0");
-  b.sequence = *rc::gen::arbitrary<uint64_t>();
+  b.sequence = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   return b;
 }
 
 inline RefsBody GenRefs() {
   RefsBody b;
-  b.timestamp_ms = *rc::gen::arbitrary<uint64_t>();
+  b.timestamp_ms = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   b.repo_id = GenRepoId();
   std::set<std::string> names;
   size_t n = *rc::gen::inRange<size_t>(0, 6);
@@ -71,20 +71,20 @@ inline RefsBody GenRefs() {
     names.insert(root + (leaf.empty() ? "x" : leaf));
   }
   for (const auto& name : names) b.refs.push_back({name, GenOid()});
-  b.sequence = *rc::gen::arbitrary<uint64_t>();
+  b.sequence = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   return b;
 }
 
 inline InventoryBody GenInventory() {
   std::vector<RepoId> repos(*rc::gen::inRange<size_t>(0, 6));
   for (auto& r : repos) r = GenRepoId();
-  auto pages = SplitInventory(repos, *rc::gen::arbitrary<uint64_t>(), *rc::gen::arbitrary<uint64_t>());
+  auto pages = SplitInventory(repos, (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE), (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE));
   return pages.front();
 }
 
 inline ActivityBody GenActivity() {
   ActivityBody b;
-  b.timestamp_ms = *rc::gen::arbitrary<uint64_t>();
+  b.timestamp_ms = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   b.repo_id = GenRepoId();
   std::set<Bytes> parents;
   if (*rc::gen::arbitrary<bool>()) {

@@ -239,6 +239,8 @@ TEST(WireReject, InvalidFields) {
     expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {{name, Bytes(20, 1)}}, 1});
   }
   expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {{"heads/main", Bytes(21, 1)}}, 1});
+  expect_invalid(MessageType::Node, NodeBody{MAX_COUNTER_VALUE + 1, {}, false, "", 1});
+  expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {}, UINT64_MAX});
   expect_invalid(MessageType::Inventory, InventoryBody{1, {}, 1, 1, 1});  // page beyond count
   expect_invalid(MessageType::Inventory, InventoryBody{1, {}, 1, 0, 0});
   ActivityBody act{1, repo.repo_id, {Bytes(33, 1)}, "issue.create", 1, {}};
@@ -312,7 +314,7 @@ TEST(Wire, InventoryIsPagedNeverTruncated) {
 
 TEST(Wire, MaximalRefsMessageFits) {
   auto key = TestKey();
-  RefsBody refs{UINT64_MAX, SampleRepo(key).repo_id, {}, UINT64_MAX};
+  RefsBody refs{MAX_COUNTER_VALUE, SampleRepo(key).repo_id, {}, MAX_COUNTER_VALUE};
   for (size_t i = 0; i < MAX_REFS_PER_ANNOUNCEMENT; ++i) {
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, "%08zu", i);
