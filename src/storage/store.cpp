@@ -842,6 +842,61 @@ StoreResult<std::optional<std::filesystem::path>> Store::GetRepoPath(ByteSpan re
   return std::optional<std::filesystem::path>(stmt.Text(0));
 }
 
+// ---- inventory pages ----
+
+StoreResult<ApplyOutcome> Store::ReplaceInventoryPage(const InventoryPageRecord& record) {
+  STORE_TRY(CheckLength(record.node_id, NODE_ID_BYTES, "node id"));
+  STORE_TRY(CheckOptionalMessageId(record.message_id));
+  STORE_TRY_ASSIGN(page, ToInt(record.page, "inventory page"));
+  STORE_TRY_ASSIGN(page_count, ToInt(record.page_count, "inventory page count"));
+  STORE_TRY_ASSIGN(sequence, ToInt(record.sequence, "inventory sequence"));
+  STORE_TRY_ASSIGN(timestamp, ToInt(record.timestamp_ms, "inventory timestamp"));
+  ApplyOutcome outcome = ApplyOutcome::Stale;
+  auto status = m_impl->Atomic([&]() -> StoreStatus {
+    {
+      STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT sequence FROM inventory_pages WHERE node_id = ? AND page = ?"));
+      stmt.Bind(1, ByteSpan(record.node_id));
+      stmt.Bind(2, page);
+      STORE_TRY_ASSIGN(row, stmt.Step());
+      if (row && stmt.Int(0) >= sequence) return Ok{};
+    }
+    STORE_TRY_ASSIGN(stmt, m_impl->Prepare(
+                               "INSERT INTO inventory_pages (node_id, page, page_count, sequence, timestamp, message_id) "
+                               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, page) DO UPDATE SET "
+                               "page_count = excluded.page_count, sequence = excluded.sequence, "
+                               "timestamp = excluded.timestamp, message_id = excluded.message_id"));
+    stmt.Bind(1, ByteSpan(record.node_id));
+    stmt.Bind(2, page);
+    stmt.Bind(3, page_count);
+    stmt.Bind(4, sequence);
+    stmt.Bind(5, timestamp);
+    stmt.Bind(6, record.message_id);
+    STORE_TRY(stmt.Run());
+    outcome = ApplyOutcome::Applied;
+    return Ok{};
+  });
+  if (!status) return status.error();
+  return outcome;
+}
+
+StoreResult<std::optional<InventoryPageRecord>> Store::GetInventoryPage(ByteSpan node_id, uint64_t page) {
+  STORE_TRY_ASSIGN(page_int, ToInt(page, "inventory page"));
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT page_count, sequence, timestamp, message_id FROM inventory_pages "
+                                         "WHERE node_id = ? AND page = ?"));
+  stmt.Bind(1, node_id);
+  stmt.Bind(2, page_int);
+  STORE_TRY_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<InventoryPageRecord>();
+  InventoryPageRecord record;
+  record.node_id.assign(node_id.begin(), node_id.end());
+  record.page = page;
+  record.page_count = static_cast<uint64_t>(stmt.Int(0));
+  record.sequence = static_cast<uint64_t>(stmt.Int(1));
+  record.timestamp_ms = static_cast<uint64_t>(stmt.Int(2));
+  record.message_id = stmt.OptionalBlob(3);
+  return std::optional<InventoryPageRecord>(std::move(record));
+}
+
 StoreStatus Store::RemoveRepoPath(ByteSpan repo_id) {
   STORE_TRY_ASSIGN(stmt, m_impl->Prepare("DELETE FROM repo_paths WHERE repo_id = ?"));
   stmt.Bind(1, repo_id);

@@ -27,7 +27,7 @@
 namespace p2pgit::storage {
 
 /** Schema version this code writes (PRAGMA user_version); older files are migrated on Open. */
-inline constexpr int CURRENT_SCHEMA_VERSION = 1;
+inline constexpr int CURRENT_SCHEMA_VERSION = 2;
 /** How long a write waits for another connection's lock before failing with StoreError::Busy. */
 inline constexpr int BUSY_TIMEOUT_MS = 5000;
 /** Id lengths checked on every write, so a caller bug cannot store a truncated key. */
@@ -137,6 +137,17 @@ enum class ApplyOutcome {
   Stale,    // the stored sequence is >= the given one; nothing changed
 };
 
+/** The newest Inventory page a node announced (the repo ids themselves go to repo_seeders). */
+struct InventoryPageRecord {
+  Bytes node_id;
+  uint64_t page = 0;
+  uint64_t page_count = 1;
+  uint64_t sequence = 0;
+  uint64_t timestamp_ms = 0;
+  std::optional<Bytes> message_id;
+  bool operator==(const InventoryPageRecord&) const = default;
+};
+
 struct SeederRecord {
   Bytes repo_id;
   Bytes node_id;
@@ -216,6 +227,10 @@ class Store {
   StoreResult<std::optional<RefsRecord>> GetRefs(ByteSpan repo_id, ByteSpan node_id);
   /** The namespaces stored for a repo, by node id. */
   StoreResult<std::vector<RefsNamespace>> ListRefNamespaces(ByteSpan repo_id);
+
+  // Inventory pages. Sequence-guarded per (node, page) like ReplaceRefs.
+  StoreResult<ApplyOutcome> ReplaceInventoryPage(const InventoryPageRecord& page);
+  StoreResult<std::optional<InventoryPageRecord>> GetInventoryPage(ByteSpan node_id, uint64_t page);
 
   // Seeders (repo routing). AddSeeder inserts or refreshes (last_seen never goes backwards).
   StoreStatus AddSeeder(const SeederRecord& seeder);

@@ -475,3 +475,24 @@ TEST(StoreErrorName, NamesEveryError) {
 }
 
 }  // namespace
+
+TEST(StoreInventory, PagesAreSequenceGuardedPerNodeAndPage) {
+  auto dir = std::filesystem::path(testing::TempDir()) / ("p2pgit-inv-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto store = p2pgit::storage::Store::Open(dir / "store.db");
+  ASSERT_TRUE(store.ok()) << store.message();
+  using p2pgit::storage::ApplyOutcome;
+  using p2pgit::storage::InventoryPageRecord;
+  p2pgit::Bytes node(32, 7);
+  EXPECT_EQ(*store->ReplaceInventoryPage(InventoryPageRecord{node, 0, 2, 5, 100, std::nullopt}), ApplyOutcome::Applied);
+  EXPECT_EQ(*store->ReplaceInventoryPage(InventoryPageRecord{node, 1, 2, 5, 100, std::nullopt}), ApplyOutcome::Applied);
+  EXPECT_EQ(*store->ReplaceInventoryPage(InventoryPageRecord{node, 0, 1, 5, 200, std::nullopt}), ApplyOutcome::Stale);
+  EXPECT_EQ(*store->ReplaceInventoryPage(InventoryPageRecord{node, 0, 1, 6, 300, std::nullopt}), ApplyOutcome::Applied);
+  auto page0 = store->GetInventoryPage(node, 0);
+  ASSERT_TRUE(page0.ok() && page0->has_value());
+  EXPECT_EQ((*page0)->sequence, 6u);
+  EXPECT_EQ((*page0)->page_count, 1u);
+  EXPECT_FALSE(store->GetInventoryPage(node, 9)->has_value());
+  EXPECT_EQ(*store->PragmaValue("user_version"), std::to_string(p2pgit::storage::CURRENT_SCHEMA_VERSION));
+  std::filesystem::remove_all(dir);
+}

@@ -131,7 +131,21 @@ CREATE TABLE repo_paths (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, 1> MIGRATIONS = {SCHEMA_V1};
+// Version 2: the newest Inventory page per (node, page), which gossip supersession needs.
+constexpr const char* SCHEMA_V2 = R"sql(
+CREATE TABLE inventory_pages (
+  node_id    BLOB NOT NULL,
+  page       INTEGER NOT NULL,
+  page_count INTEGER NOT NULL,
+  sequence   INTEGER NOT NULL,
+  timestamp  INTEGER NOT NULL,
+  message_id BLOB REFERENCES messages(id) ON DELETE SET NULL,
+  PRIMARY KEY (node_id, page)
+) WITHOUT ROWID;
+CREATE INDEX inventory_pages_message_id ON inventory_pages(message_id);
+)sql";
+
+constexpr std::array<const char*, 2> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2};
 static_assert(MIGRATIONS.size() == CURRENT_SCHEMA_VERSION, "one migration per schema version");
 
 }  // namespace
