@@ -1,0 +1,43 @@
+// The routing tables of the seed (NodeRouting, RepoRouting), kept in the SQLite store and fed by
+// admitted gossip: this is the GossipState a real node runs (the simulator uses the in-memory one).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gossip/admission.h"
+#include "storage/store.h"
+
+namespace p2pgit::routing {
+
+/** A node route not refreshed by a new Node announcement for this long is dropped. */
+inline constexpr uint64_t NODE_ROUTE_TTL_MS = 24ULL * 60 * 60 * 1000;
+/** Score of a newly learned node; contact, uptime and misbehaviour move it later. */
+inline constexpr double INITIAL_NODE_SCORE = 0.0;
+
+class StoreRoutingState : public gossip::GossipState {
+ public:
+  explicit StoreRoutingState(storage::Store& store) : m_store(store) {}
+
+  bool HasMessage(const wire::MessageId& id) override;
+  std::optional<uint64_t> NodeTimestamp(const wire::PublicKey& author) override;
+  std::optional<wire::RepoBody> LatestRepo(const wire::RepoId& repo) override;
+  std::optional<uint64_t> RefsSequence(const wire::PublicKey& author, const wire::RepoId& repo) override;
+  std::optional<uint64_t> InventorySequence(const wire::PublicKey& author, uint64_t page) override;
+  /**
+   * Stores the message and applies it in one transaction: Node → node routing row (addresses,
+   * relay, alias, expiry now + TTL); Repo → repo row and delegates; Refs → the author's
+   * namespace and the author as a seeder; Inventory → the page and the author as seeder of each
+   * repo; Activity → the event and its parents.
+   */
+  bool Accept(const wire::SignedMessage& message, uint64_t now_ms) override;
+
+  /** The last storage error, for logs (Accept returns false on one). */
+  const std::string& last_error() const { return m_last_error; }
+
+ private:
+  storage::Store& m_store;
+  std::string m_last_error;
+};
+
+}  // namespace p2pgit::routing
