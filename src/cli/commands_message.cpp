@@ -6,6 +6,8 @@
 #include "cli/commands.h"
 #include "cli/home.h"
 #include "identity/did.h"
+#include "gossip/admission.h"
+#include "routing/routing_state.h"
 #include "wire/message.h"
 
 namespace p2pgit::cli {
@@ -112,6 +114,25 @@ int RunVerify(const std::string& hex) {
   return EXIT_OK;
 }
 
+/** Runs a message through the same admission pipeline gossip uses, into this home's tables. */
+int RunReceive(const std::string& hex) {
+  auto bytes = FromHex(hex);
+  if (!bytes) return ReportError("message must be hex (as printed by `p2pgit message sign-node`)", EXIT_USAGE);
+  auto store = OpenHomeStore();
+  if (!store) return ReportError("cannot open the store: " + store.message());
+  routing::StoreRoutingState state(*store);
+  gossip::Admission admission(state);
+  auto result = admission.Admit(*bytes, NowMs());
+  nlohmann::json out = {{"verdict", gossip::VerdictName(result.verdict)}};
+  if (!result.reason.empty()) out["reason"] = result.reason;
+  if (result.message) out["id"] = ToHex(result.message->id);
+  std::cout << out.dump(2) << "\n";
+  bool ok = result.verdict == gossip::Verdict::Accepted || result.verdict == gossip::Verdict::Duplicate ||
+            result.verdict == gossip::Verdict::Superseded || result.verdict == gossip::Verdict::Pending;
+  if (!ok) return ReportError(std::string("message refused (") + gossip::VerdictName(result.verdict) + "): " + result.reason);
+  return EXIT_OK;
+}
+
 }  // namespace
 
 void RegisterMessageCommands(CLI::App& app, CommandRun& run) {
@@ -134,6 +155,13 @@ void RegisterMessageCommands(CLI::App& app, CommandRun& run) {
     auto* cmd = message->add_subcommand("verify", "Decode a hex message, check its signature, print it as JSON");
     cmd->add_option("hex", *hex, "the encoded envelope, hex")->required();
     cmd->callback([&run, hex] { run = [hex] { return RunVerify(*hex); }; });
+  }
+  {
+    auto hex = std::make_shared<std::string>();
+    auto* cmd = message->add_subcommand(
+        "receive", "Admit a hex message into this home's routing tables, as if it arrived by gossip");
+    cmd->add_option("hex", *hex, "the encoded envelope, hex")->required();
+    cmd->callback([&run, hex] { run = [hex] { return RunReceive(*hex); }; });
   }
 }
 
