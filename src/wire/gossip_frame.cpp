@@ -14,16 +14,20 @@ enum FrameKind : uint64_t { MESSAGE = 1, IHAVE = 2, IWANT = 3, RECONCILE_REQUEST
 
 Failure<WireError> FrameError(CborStatus status, const char* what) {
   switch (status) {
-    case CborStatus::Truncated: return Fail(WireError::Truncated, std::string("truncated ") + what);
-    case CborStatus::NonCanonical: return Fail(WireError::NonCanonical, std::string(what) + " is not canonical");
-    case CborStatus::TooLarge: return Fail(WireError::TooLarge, std::string(what) + " exceeds its limit");
-    default: return Fail(WireError::Malformed, std::string("malformed ") + what);
+    case CborStatus::Truncated:
+      return Fail(WireError::Truncated, std::string("truncated ") + what);
+    case CborStatus::NonCanonical:
+      return Fail(WireError::NonCanonical, std::string(what) + " is not canonical");
+    case CborStatus::TooLarge:
+      return Fail(WireError::TooLarge, std::string(what) + " exceeds its limit");
+    default:
+      return Fail(WireError::Malformed, std::string("malformed ") + what);
   }
 }
 
-#define FRAME_TRY(expr, what)                                                         \
-  do {                                                                                \
-    if (CborStatus s_ = (expr); s_ != CborStatus::Ok) return FrameError(s_, what);    \
+#define FRAME_TRY(expr, what)                                                      \
+  do {                                                                             \
+    if (CborStatus s_ = (expr); s_ != CborStatus::Ok) return FrameError(s_, what); \
   } while (0)
 
 void WriteIds(CborWriter& w, const std::vector<MessageId>& ids) {
@@ -65,7 +69,8 @@ Bytes EncodeGossipFrame(const GossipFrameBody& frame) {
 }
 
 WireResult<GossipFrameBody> DecodeGossipFrame(ByteSpan bytes) {
-  if (bytes.size() > MAX_FRAME_BYTES) return Fail(WireError::TooLarge, "gossip frame exceeds MAX_FRAME_BYTES");
+  if (bytes.size() > MAX_FRAME_BYTES)
+    return Fail(WireError::TooLarge, "gossip frame exceeds MAX_FRAME_BYTES");
   CborReader r(bytes);
   uint64_t items, kind;
   FRAME_TRY(r.Array(items, 4), "gossip frame");
@@ -86,8 +91,10 @@ WireResult<GossipFrameBody> DecodeGossipFrame(ByteSpan bytes) {
       if (!expect_items(2)) return Fail(WireError::Malformed, "ihave/iwant frame must have 2 items");
       auto ids = ReadIds(r, MAX_IDS_PER_FRAME);
       if (!ids) return ids.error();
-      if (kind == IHAVE) out = IHaveFrame{std::move(*ids)};
-      else out = IWantFrame{std::move(*ids)};
+      if (kind == IHAVE)
+        out = IHaveFrame{std::move(*ids)};
+      else
+        out = IWantFrame{std::move(*ids)};
       break;
     }
     case RECONCILE_REQUEST: {
@@ -95,7 +102,8 @@ WireResult<GossipFrameBody> DecodeGossipFrame(ByteSpan bytes) {
       ReconcileRequestFrame f;
       FRAME_TRY(r.Uint(f.cursor), "reconcile cursor");
       FRAME_TRY(r.Uint(f.limit), "reconcile limit");
-      if (f.limit == 0 || f.limit > MAX_RECONCILE_ENTRIES) return Fail(WireError::InvalidField, "reconcile limit out of range");
+      if (f.limit == 0 || f.limit > MAX_RECONCILE_ENTRIES)
+        return Fail(WireError::InvalidField, "reconcile limit out of range");
       out = f;
       break;
     }

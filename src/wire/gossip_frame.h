@@ -46,7 +46,8 @@ struct ReconcileAnswerFrame {
   bool operator==(const ReconcileAnswerFrame&) const = default;
 };
 
-using GossipFrameBody = std::variant<MessageFrame, IHaveFrame, IWantFrame, ReconcileRequestFrame, ReconcileAnswerFrame>;
+using GossipFrameBody =
+    std::variant<MessageFrame, IHaveFrame, IWantFrame, ReconcileRequestFrame, ReconcileAnswerFrame>;
 
 Bytes EncodeGossipFrame(const GossipFrameBody& frame);
 /** Errors: Truncated, TooLarge, Malformed, NonCanonical, UnknownType (a frame kind we do not know). */

@@ -27,22 +27,27 @@ const char* const ALLOWED_REF_ROOTS[] = {"heads", "tags", "patches", "notes"};
 
 Failure<WireError> FromCbor(CborStatus status, const char* what) {
   switch (status) {
-    case CborStatus::Truncated: return Fail(WireError::Truncated, std::string("truncated ") + what);
+    case CborStatus::Truncated:
+      return Fail(WireError::Truncated, std::string("truncated ") + what);
     case CborStatus::NonCanonical:
       return Fail(WireError::NonCanonical, std::string(what) + " is not in canonical (shortest) form");
-    case CborStatus::TooLarge: return Fail(WireError::TooLarge, std::string(what) + " exceeds its size limit");
+    case CborStatus::TooLarge:
+      return Fail(WireError::TooLarge, std::string(what) + " exceeds its size limit");
     case CborStatus::Malformed:
-    case CborStatus::Ok: break;
+    case CborStatus::Ok:
+      break;
   }
   return Fail(WireError::Malformed, std::string("malformed ") + what);
 }
 
-#define WIRE_TRY(expr, what)                              \
-  do {                                                    \
+#define WIRE_TRY(expr, what)                                                     \
+  do {                                                                           \
     if (CborStatus s_ = (expr); s_ != CborStatus::Ok) return FromCbor(s_, what); \
   } while (0)
 
-Failure<WireError> Invalid(const std::string& why) { return Fail(WireError::InvalidField, why); }
+Failure<WireError> Invalid(const std::string& why) {
+  return Fail(WireError::InvalidField, why);
+}
 
 /** Timestamps and sequence numbers: uint64 on the wire, but at most MAX_COUNTER_VALUE. */
 Status<WireError> ReadCounter(CborReader& r, uint64_t& out, const char* what) {
@@ -51,7 +56,9 @@ Status<WireError> ReadCounter(CborReader& r, uint64_t& out, const char* what) {
   return Ok{};
 }
 
-bool IsValidOid(ByteSpan oid) { return oid.size() == SHA1_OID_BYTES || oid.size() == MAX_OID_BYTES; }
+bool IsValidOid(ByteSpan oid) {
+  return oid.size() == SHA1_OID_BYTES || oid.size() == MAX_OID_BYTES;
+}
 
 bool IsValidDnsName(std::string_view host) {
   if (host.empty() || host.size() > MAX_HOST_BYTES) return false;
@@ -71,7 +78,18 @@ bool IsValidDnsName(std::string_view host) {
   return true;
 }
 
+/** Characters an IP literal or DNS name can contain. Checked before inet_pton, which stops at
+ *  the first NUL: "1.2.3.4\0junk" must not pass as 1.2.3.4. Zone ids ("fe80::1%eth0") and
+ *  brackets are local syntax, not addresses. */
+bool HasOnlyHostCharacters(std::string_view host) {
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == ':';
+  });
+}
+
 bool IsValidHost(std::string_view host) {
+  if (host.empty() || !HasOnlyHostCharacters(host)) return false;
   std::string h(host);
   unsigned char buf[16];
   if (inet_pton(AF_INET, h.c_str(), buf) == 1) return h != "0.0.0.0";  // never a wildcard
@@ -80,8 +98,45 @@ bool IsValidHost(std::string_view host) {
     return std::memcmp(buf, ANY, 16) != 0;
   }
   // A name made only of digits and dots would be a malformed IPv4 literal, not a DNS name.
-  if (std::all_of(h.begin(), h.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) return false;
+  if (std::all_of(h.begin(), h.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }))
+    return false;
   return IsValidDnsName(host);
+}
+
+/**
+ * True when `text` (valid UTF-8) holds a C0 control, DEL or a C1 control (U+0080..U+009F).
+ * Threat: aliases and repo names are printed by CLIs and logs; escape sequences in them could
+ * rewrite a user's terminal. Descriptions may contain line breaks and tabs.
+ */
+bool HasControlCharacters(std::string_view text, bool allow_line_breaks) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (allow_line_breaks && (c == '\n' || c == '\t')) continue;
+    if (c < 0x20 || c == 0x7f) return true;
+    // C1 controls are encoded as 0xc2 0x80..0x9f.
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9f) return true;
+  }
+  return false;
+}
+
+/** `text` quoted for an error message, with bytes outside printable ASCII as \xNN, so a hostile
+ *  field cannot inject escapes into logs; cut at 64 bytes. */
+std::string Quoted(std::string_view text) {
+  static const char HEX[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < 64; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(HEX[c >> 4]);
+      out.push_back(HEX[c & 0xf]);
+    }
+  }
+  if (text.size() > 64) out += "...";
+  out.push_back('"');
+  return out;
 }
 
 bool IsValidOp(std::string_view op) {
@@ -162,20 +217,21 @@ void EncodeInto(CborWriter& w, const ActivityBody& b) {
  * order), each known to the type; every key in [0, key_count) must be present.
  */
 template <typename FieldFn>
-Status<WireError> ReadBodyMap(CborReader& r, const char* type_name, uint64_t key_count, FieldFn&& read_field) {
+Status<WireError> ReadBodyMap(CborReader& r, const char* type_name, uint64_t key_count,
+                              FieldFn&& read_field) {
   uint64_t entries;
   WIRE_TRY(r.Map(entries, MAX_BODY_KEYS), "body map");
-  int64_t previous = -1;
+  uint64_t previous = 0;
   uint64_t seen = 0;
   for (uint64_t i = 0; i < entries; ++i) {
     uint64_t key;
     WIRE_TRY(r.Uint(key), "body key");
-    if (static_cast<int64_t>(key) <= previous)
+    if (i > 0 && key <= previous)
       return Fail(WireError::NonCanonical, std::string(type_name) + " body keys are not in increasing order");
-    previous = static_cast<int64_t>(key);
+    previous = key;
     if (key >= key_count)
-      return Fail(WireError::UnknownField,
-                  std::string(type_name) + " body has unknown field " + std::to_string(key) + " (protocol v1)");
+      return Fail(WireError::UnknownField, std::string(type_name) + " body has unknown field " +
+                                               std::to_string(key) + " (protocol v1)");
     if (auto s = read_field(key); !s) return s;
     ++seen;
   }
@@ -221,7 +277,8 @@ WireResult<Body> DecodeNode(CborReader& r) {
   NodeBody b;
   auto s = ReadBodyMap(r, "node", 5, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: return ReadCounter(r, b.timestamp_ms, "node timestamp");
+      case 0:
+        return ReadCounter(r, b.timestamp_ms, "node timestamp");
       case 1: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_NODE_ADDRESSES), "node addresses");
@@ -231,7 +288,8 @@ WireResult<Body> DecodeNode(CborReader& r) {
           if (pair != 2) return Fail(WireError::Malformed, "node address must be [host, port]");
           Address a;
           if (auto t = ReadText(r, a.host, MAX_HOST_BYTES, "node address host"); !t) return t;
-          if (!IsValidHost(a.host)) return Invalid("node address host \"" + a.host + "\" is not an IP literal or DNS name");
+          if (!IsValidHost(a.host))
+            return Invalid("node address host " + Quoted(a.host) + " is not an IP literal or DNS name");
           WIRE_TRY(r.Uint(port), "node address port");
           if (port == 0 || port > 65535) return Invalid("node address port must be 1..65535");
           a.port = static_cast<uint16_t>(port);
@@ -239,9 +297,16 @@ WireResult<Body> DecodeNode(CborReader& r) {
         }
         return Ok{};
       }
-      case 2: WIRE_TRY(r.Bool(b.relay), "node relay flag"); return Ok{};
-      case 3: return ReadText(r, b.alias, MAX_ALIAS_BYTES, "node alias");
-      case 4: WIRE_TRY(r.Uint(b.protocol_version), "node protocol version"); return Ok{};
+      case 2:
+        WIRE_TRY(r.Bool(b.relay), "node relay flag");
+        return Ok{};
+      case 3:
+        if (auto t = ReadText(r, b.alias, MAX_ALIAS_BYTES, "node alias"); !t) return t;
+        if (HasControlCharacters(b.alias, false)) return Invalid("node alias contains control characters");
+        return Ok{};
+      case 4:
+        WIRE_TRY(r.Uint(b.protocol_version), "node protocol version");
+        return Ok{};
     }
     return Ok{};
   });
@@ -253,12 +318,23 @@ WireResult<Body> DecodeRepo(CborReader& r) {
   RepoBody b;
   auto s = ReadBodyMap(r, "repo", 9, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: return ReadCounter(r, b.timestamp_ms, "repo timestamp");
-      case 1: return ReadRepoId(r, b.repo_id, "repo id");
-      case 2: return ReadOid(r, b.root_commit, "repo root commit");
-      case 3: return ReadKey(r, b.creator, "repo creator");
-      case 4: return ReadText(r, b.name, MAX_REPO_NAME_BYTES, "repo name");
-      case 5: return ReadText(r, b.description, MAX_DESCRIPTION_BYTES, "repo description");
+      case 0:
+        return ReadCounter(r, b.timestamp_ms, "repo timestamp");
+      case 1:
+        return ReadRepoId(r, b.repo_id, "repo id");
+      case 2:
+        return ReadOid(r, b.root_commit, "repo root commit");
+      case 3:
+        return ReadKey(r, b.creator, "repo creator");
+      case 4:
+        if (auto t = ReadText(r, b.name, MAX_REPO_NAME_BYTES, "repo name"); !t) return t;
+        if (HasControlCharacters(b.name, false)) return Invalid("repo name contains control characters");
+        return Ok{};
+      case 5:
+        if (auto t = ReadText(r, b.description, MAX_DESCRIPTION_BYTES, "repo description"); !t) return t;
+        if (HasControlCharacters(b.description, true))
+          return Invalid("repo description contains control characters other than newline and tab");
+        return Ok{};
       case 6: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_DELEGATES), "repo delegates");
@@ -274,16 +350,19 @@ WireResult<Body> DecodeRepo(CborReader& r) {
       }
       case 7:
         if (auto t = ReadText(r, b.default_branch, MAX_REF_NAME_BYTES, "repo default branch"); !t) return t;
-        if (!IsValidRefName("heads/" + b.default_branch)) return Invalid("repo default branch is not a valid branch name");
+        if (!IsValidRefName("heads/" + b.default_branch))
+          return Invalid("repo default branch is not a valid branch name");
         return Ok{};
-      case 8: return ReadCounter(r, b.sequence, "repo sequence");
+      case 8:
+        return ReadCounter(r, b.sequence, "repo sequence");
     }
     return Ok{};
   });
   if (!s) return s.error();
   if (b.delegates.front() != b.creator) return Invalid("repo delegates must start with the creator");
   if (identity::ComputeRepoId(b.root_commit, b.creator) != b.repo_id)
-    return Fail(WireError::RepoIdMismatch, "repo id " + b.repo_id.ToString() + " is not the hash of its root commit and creator");
+    return Fail(WireError::RepoIdMismatch,
+                "repo id " + b.repo_id.ToString() + " is not the hash of its root commit and creator");
   return Body{std::move(b)};
 }
 
@@ -291,8 +370,10 @@ WireResult<Body> DecodeRefs(CborReader& r) {
   RefsBody b;
   auto s = ReadBodyMap(r, "refs", 4, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: return ReadCounter(r, b.timestamp_ms, "refs timestamp");
-      case 1: return ReadRepoId(r, b.repo_id, "refs repo id");
+      case 0:
+        return ReadCounter(r, b.timestamp_ms, "refs timestamp");
+      case 1:
+        return ReadRepoId(r, b.repo_id, "refs repo id");
       case 2: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_REFS_PER_ANNOUNCEMENT), "refs list");
@@ -303,7 +384,8 @@ WireResult<Body> DecodeRefs(CborReader& r) {
           if (pair != 2) return Fail(WireError::Malformed, "ref entry must be [name, oid]");
           RefEntry e;
           if (auto t = ReadText(r, e.name, MAX_REF_NAME_BYTES, "ref name"); !t) return t;
-          if (!IsValidRefName(e.name)) return Invalid("ref name \"" + e.name + "\" is not a valid ref under a namespace");
+          if (!IsValidRefName(e.name))
+            return Invalid("ref name " + Quoted(e.name) + " is not a valid ref under a namespace");
           if (!b.refs.empty() && !(b.refs.back().name < e.name))
             return Fail(WireError::NonCanonical, "refs are not strictly sorted by name (or repeat a name)");
           if (auto o = ReadOid(r, e.oid, "ref object id"); !o) return o;
@@ -311,7 +393,8 @@ WireResult<Body> DecodeRefs(CborReader& r) {
         }
         return Ok{};
       }
-      case 3: return ReadCounter(r, b.sequence, "refs sequence");
+      case 3:
+        return ReadCounter(r, b.sequence, "refs sequence");
     }
     return Ok{};
   });
@@ -323,7 +406,8 @@ WireResult<Body> DecodeInventory(CborReader& r) {
   InventoryBody b;
   auto s = ReadBodyMap(r, "inventory", 5, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: return ReadCounter(r, b.timestamp_ms, "inventory timestamp");
+      case 0:
+        return ReadCounter(r, b.timestamp_ms, "inventory timestamp");
       case 1: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_INVENTORY_PAGE_REPOS), "inventory repos");
@@ -337,14 +421,20 @@ WireResult<Body> DecodeInventory(CborReader& r) {
         }
         return Ok{};
       }
-      case 2: return ReadCounter(r, b.sequence, "inventory sequence");
-      case 3: WIRE_TRY(r.Uint(b.page), "inventory page"); return Ok{};
-      case 4: WIRE_TRY(r.Uint(b.page_count), "inventory page count"); return Ok{};
+      case 2:
+        return ReadCounter(r, b.sequence, "inventory sequence");
+      case 3:
+        WIRE_TRY(r.Uint(b.page), "inventory page");
+        return Ok{};
+      case 4:
+        WIRE_TRY(r.Uint(b.page_count), "inventory page count");
+        return Ok{};
     }
     return Ok{};
   });
   if (!s) return s.error();
-  if (b.page_count == 0 || b.page_count > MAX_INVENTORY_PAGES) return Invalid("inventory page count out of range");
+  if (b.page_count == 0 || b.page_count > MAX_INVENTORY_PAGES)
+    return Invalid("inventory page count out of range");
   if (b.page >= b.page_count) return Invalid("inventory page index beyond page count");
   return Body{std::move(b)};
 }
@@ -353,8 +443,10 @@ WireResult<Body> DecodeActivity(CborReader& r) {
   ActivityBody b;
   auto s = ReadBodyMap(r, "activity", 6, [&](uint64_t key) -> Status<WireError> {
     switch (key) {
-      case 0: return ReadCounter(r, b.timestamp_ms, "activity timestamp");
-      case 1: return ReadRepoId(r, b.repo_id, "activity repo id");
+      case 0:
+        return ReadCounter(r, b.timestamp_ms, "activity timestamp");
+      case 1:
+        return ReadRepoId(r, b.repo_id, "activity repo id");
       case 2: {
         uint64_t n;
         WIRE_TRY(r.Array(n, MAX_ACTIVITY_PARENTS), "activity parents");
@@ -363,10 +455,9 @@ WireResult<Body> DecodeActivity(CborReader& r) {
           ByteSpan raw;
           WIRE_TRY(r.ByteString(raw, RepoId::MULTIHASH_BYTES), "activity parent");
           Bytes parent(raw.begin(), raw.end());
-          bool is_event = parent.size() == 32;
-          bool is_repo = parent.size() == RepoId::MULTIHASH_BYTES &&
-                         std::equal(parent.begin(), parent.end(), b.repo_id.multihash.begin());
-          if (!is_event && !is_repo) return Invalid("activity parent must be an event id or this repo's id");
+          // Whether a 34-byte parent is *this* repo's id is checked once the map is read.
+          if (parent.size() != 32 && parent.size() != RepoId::MULTIHASH_BYTES)
+            return Invalid("activity parent must be a 32-byte event id or this repo's 34-byte id");
           if (!b.parents.empty() && !(b.parents.back() < parent))
             return Fail(WireError::NonCanonical, "activity parents are not strictly sorted (or repeat)");
           b.parents.push_back(std::move(parent));
@@ -377,7 +468,9 @@ WireResult<Body> DecodeActivity(CborReader& r) {
         if (auto t = ReadText(r, b.op, MAX_OP_BYTES, "activity op"); !t) return t;
         if (!IsValidOp(b.op)) return Invalid("activity op must be [a-z0-9._-]{1,64}");
         return Ok{};
-      case 4: WIRE_TRY(r.Uint(b.payload_version), "activity payload version"); return Ok{};
+      case 4:
+        WIRE_TRY(r.Uint(b.payload_version), "activity payload version");
+        return Ok{};
       case 5: {
         ByteSpan raw;
         WIRE_TRY(r.ByteString(raw, MAX_ACTIVITY_PAYLOAD_BYTES), "activity payload");
@@ -388,6 +481,11 @@ WireResult<Body> DecodeActivity(CborReader& r) {
     return Ok{};
   });
   if (!s) return s.error();
+  for (const Bytes& parent : b.parents) {
+    if (parent.size() == RepoId::MULTIHASH_BYTES &&
+        !std::equal(parent.begin(), parent.end(), b.repo_id.multihash.begin()))
+      return Invalid("activity parent names another repo; only this repo's id may be a root parent");
+  }
   return Body{std::move(b)};
 }
 
@@ -395,29 +493,46 @@ WireResult<Body> DecodeActivity(CborReader& r) {
 
 const char* MessageTypeName(MessageType type) {
   switch (type) {
-    case MessageType::Node: return "node";
-    case MessageType::Repo: return "repo";
-    case MessageType::Refs: return "refs";
-    case MessageType::Inventory: return "inventory";
-    case MessageType::Activity: return "activity";
+    case MessageType::Node:
+      return "node";
+    case MessageType::Repo:
+      return "repo";
+    case MessageType::Refs:
+      return "refs";
+    case MessageType::Inventory:
+      return "inventory";
+    case MessageType::Activity:
+      return "activity";
   }
   return "unknown";
 }
 
 const char* WireErrorName(WireError error) {
   switch (error) {
-    case WireError::Truncated: return "truncated";
-    case WireError::TooLarge: return "too-large";
-    case WireError::Malformed: return "malformed";
-    case WireError::NonCanonical: return "non-canonical";
-    case WireError::UnknownVersion: return "unknown-version";
-    case WireError::UnknownType: return "unknown-type";
-    case WireError::UnknownField: return "unknown-field";
-    case WireError::MissingField: return "missing-field";
-    case WireError::InvalidField: return "invalid-field";
-    case WireError::BadSignature: return "bad-signature";
-    case WireError::AuthorMismatch: return "author-mismatch";
-    case WireError::RepoIdMismatch: return "repo-id-mismatch";
+    case WireError::Truncated:
+      return "truncated";
+    case WireError::TooLarge:
+      return "too-large";
+    case WireError::Malformed:
+      return "malformed";
+    case WireError::NonCanonical:
+      return "non-canonical";
+    case WireError::UnknownVersion:
+      return "unknown-version";
+    case WireError::UnknownType:
+      return "unknown-type";
+    case WireError::UnknownField:
+      return "unknown-field";
+    case WireError::MissingField:
+      return "missing-field";
+    case WireError::InvalidField:
+      return "invalid-field";
+    case WireError::BadSignature:
+      return "bad-signature";
+    case WireError::AuthorMismatch:
+      return "author-mismatch";
+    case WireError::RepoIdMismatch:
+      return "repo-id-mismatch";
   }
   return "unknown";
 }
@@ -466,11 +581,16 @@ WireResult<Body> DecodeBody(MessageType type, ByteSpan bytes) {
   if (bytes.size() > MAX_MESSAGE_BYTES) return Fail(WireError::TooLarge, "body exceeds MAX_MESSAGE_BYTES");
   CborReader r(bytes);
   switch (type) {
-    case MessageType::Node: return DecodeNode(r);
-    case MessageType::Repo: return DecodeRepo(r);
-    case MessageType::Refs: return DecodeRefs(r);
-    case MessageType::Inventory: return DecodeInventory(r);
-    case MessageType::Activity: return DecodeActivity(r);
+    case MessageType::Node:
+      return DecodeNode(r);
+    case MessageType::Repo:
+      return DecodeRepo(r);
+    case MessageType::Refs:
+      return DecodeRefs(r);
+    case MessageType::Inventory:
+      return DecodeInventory(r);
+    case MessageType::Activity:
+      return DecodeActivity(r);
   }
   return Fail(WireError::UnknownType, "unknown message type");
 }
@@ -490,19 +610,24 @@ MessageId ComputeMessageId(ByteSpan encoded) {
   return id;
 }
 
+Bytes EncodeEnvelope(MessageType type, const PublicKey& author, const Signature& signature,
+                     ByteSpan body_bytes) {
+  CborWriter w;
+  w.Array(ENVELOPE_ITEMS);
+  w.Uint(PROTOCOL_VERSION);
+  w.Uint(static_cast<uint64_t>(type));
+  w.ByteString(author);
+  w.ByteString(signature);
+  w.ByteString(body_bytes);
+  return w.Take();
+}
+
 SignedMessage SignMessage(const identity::NodeKey& key, Body body) {
   SignedMessage m;
   m.author = key.public_key();
   m.body_bytes = EncodeBody(body);
   m.signature = key.Sign(SignedBytes(TypeOf(body), m.body_bytes));
-  CborWriter w;
-  w.Array(ENVELOPE_ITEMS);
-  w.Uint(PROTOCOL_VERSION);
-  w.Uint(static_cast<uint64_t>(TypeOf(body)));
-  w.ByteString(m.author);
-  w.ByteString(m.signature);
-  w.ByteString(m.body_bytes);
-  m.encoded = w.Take();
+  m.encoded = EncodeEnvelope(TypeOf(body), m.author, m.signature, m.body_bytes);
   m.id = ComputeMessageId(m.encoded);
   m.body = std::move(body);
   return m;
@@ -518,7 +643,8 @@ WireResult<SignedMessage> ParseMessage(ByteSpan encoded) {
   if (items != ENVELOPE_ITEMS) return Fail(WireError::Malformed, "envelope must have 5 items");
   WIRE_TRY(r.Uint(version), "envelope version");
   if (version != PROTOCOL_VERSION)
-    return Fail(WireError::UnknownVersion, "protocol version " + std::to_string(version) + " is not supported (this node speaks 1)");
+    return Fail(WireError::UnknownVersion,
+                "protocol version " + std::to_string(version) + " is not supported (this node speaks 1)");
   WIRE_TRY(r.Uint(type), "envelope type");
   if (type < static_cast<uint64_t>(MessageType::Node) || type > static_cast<uint64_t>(MessageType::Activity))
     return Fail(WireError::UnknownType, "unknown message type " + std::to_string(type));
@@ -526,7 +652,8 @@ WireResult<SignedMessage> ParseMessage(ByteSpan encoded) {
   if (auto k = ReadKey(r, m.author, "envelope author"); !k) return k.error();
   ByteSpan sig;
   WIRE_TRY(r.ByteString(sig, m.signature.size()), "envelope signature");
-  if (sig.size() != m.signature.size()) return Fail(WireError::InvalidField, "envelope signature must be 64 bytes");
+  if (sig.size() != m.signature.size())
+    return Fail(WireError::InvalidField, "envelope signature must be 64 bytes");
   std::copy(sig.begin(), sig.end(), m.signature.begin());
   ByteSpan body;
   WIRE_TRY(r.ByteString(body, MAX_MESSAGE_BYTES), "envelope body");
@@ -542,7 +669,8 @@ WireResult<SignedMessage> ParseMessage(ByteSpan encoded) {
 
 Status<WireError> VerifyMessage(const SignedMessage& m) {
   if (!identity::VerifySignature(m.author, SignedBytes(m.type(), m.body_bytes), m.signature))
-    return Fail(WireError::BadSignature, std::string(MessageTypeName(m.type())) + " message signature does not verify for " +
+    return Fail(WireError::BadSignature, std::string(MessageTypeName(m.type())) +
+                                             " message signature does not verify for " +
                                              identity::EncodeDidKey(m.author));
   return Ok{};
 }
@@ -554,29 +682,34 @@ WireResult<SignedMessage> DecodeMessage(ByteSpan encoded) {
   return m;
 }
 
-Status<WireError> CheckRepoAuthority(const RepoBody& candidate, const PublicKey& author, const RepoBody* latest_accepted) {
+Status<WireError> CheckRepoAuthority(const RepoBody& candidate, const PublicKey& author,
+                                     const RepoBody* latest_accepted) {
   if (author == candidate.creator) return Ok{};
   if (latest_accepted != nullptr && latest_accepted->repo_id == candidate.repo_id &&
       std::find(latest_accepted->delegates.begin(), latest_accepted->delegates.end(), author) !=
           latest_accepted->delegates.end())
     return Ok{};
-  return Fail(WireError::AuthorMismatch, "repo announcement for " + candidate.repo_id.ToString() + " is signed by " +
-                                             identity::EncodeDidKey(author) +
+  return Fail(WireError::AuthorMismatch, "repo announcement for " + candidate.repo_id.ToString() +
+                                             " is signed by " + identity::EncodeDidKey(author) +
                                              ", neither its creator nor a current delegate");
 }
 
-std::vector<InventoryBody> SplitInventory(std::vector<RepoId> repos, uint64_t sequence, uint64_t timestamp_ms) {
+std::vector<InventoryBody> SplitInventory(std::vector<RepoId> repos, uint64_t sequence,
+                                          uint64_t timestamp_ms) {
   std::sort(repos.begin(), repos.end());
   repos.erase(std::unique(repos.begin(), repos.end()), repos.end());
-  size_t pages = std::max<size_t>(1, (repos.size() + MAX_INVENTORY_PAGE_REPOS - 1) / MAX_INVENTORY_PAGE_REPOS);
+  size_t pages =
+      std::max<size_t>(1, (repos.size() + MAX_INVENTORY_PAGE_REPOS - 1) / MAX_INVENTORY_PAGE_REPOS);
   std::vector<InventoryBody> out(pages);
   for (size_t p = 0; p < pages; ++p) {
     out[p].timestamp_ms = timestamp_ms;
     out[p].sequence = sequence;
     out[p].page = p;
     out[p].page_count = pages;
-    auto first = repos.begin() + static_cast<std::ptrdiff_t>(std::min(repos.size(), p * MAX_INVENTORY_PAGE_REPOS));
-    auto last = repos.begin() + static_cast<std::ptrdiff_t>(std::min(repos.size(), (p + 1) * MAX_INVENTORY_PAGE_REPOS));
+    auto first =
+        repos.begin() + static_cast<std::ptrdiff_t>(std::min(repos.size(), p * MAX_INVENTORY_PAGE_REPOS));
+    auto last = repos.begin() +
+                static_cast<std::ptrdiff_t>(std::min(repos.size(), (p + 1) * MAX_INVENTORY_PAGE_REPOS));
     out[p].repos.assign(first, last);
   }
   return out;

@@ -22,21 +22,39 @@ using MessageId = std::array<uint8_t, 32>;
 
 inline constexpr uint64_t PROTOCOL_VERSION = 1;
 
-// Named limits: each caps what one peer can make us parse or store with one message.
-/** Whole envelope: a maximal Refs message fits. Gossip datagrams are far smaller; big ones go on streams. */
-inline constexpr size_t MAX_MESSAGE_BYTES = 4 * 1024 * 1024;  // as Bitcoin Core's MAX_PROTOCOL_MESSAGE_LENGTH
-inline constexpr size_t MAX_NODE_ADDRESSES = 16;       // addresses a node may advertise
-inline constexpr size_t MAX_HOST_BYTES = 253;          // DNS name limit
-inline constexpr size_t MAX_ALIAS_BYTES = 64;          // shown in listings, not a document
+// Named limits: each caps what one peer can make us parse, hold or store with one message.
+/** Whole envelope: a maximal Refs message (MAX_REFS_PER_ANNOUNCEMENT entries of the longest name
+ *  and a 32-byte oid, ~2.4 MB) fits. Threat: memory per received message. Gossip datagrams are
+ *  far smaller; big messages travel on streams. Same order as Bitcoin Core's
+ *  MAX_PROTOCOL_MESSAGE_LENGTH (4 MB). */
+inline constexpr size_t MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Addresses one node may advertise. Threat: address spam filling routing tables and making us
+ *  dial many hosts for one node. */
+inline constexpr size_t MAX_NODE_ADDRESSES = 16;
+/** A DNS name's length limit (RFC 1035); IP literals are shorter. */
+inline constexpr size_t MAX_HOST_BYTES = 253;
+/** Shown in listings, not a document. Threat: storage and screen spam per node. */
+inline constexpr size_t MAX_ALIAS_BYTES = 64;
+/** Threat: storage per repo announcement (every node keeps the latest one per repo). */
 inline constexpr size_t MAX_REPO_NAME_BYTES = 128;
 inline constexpr size_t MAX_DESCRIPTION_BYTES = 1024;
-inline constexpr size_t MAX_DELEGATES = 32;            // each delegate is a signature to check
+/** Each delegate may sign the next Repo message. Threat: unbounded authority lists and the
+ *  lookups done per announcement. */
+inline constexpr size_t MAX_DELEGATES = 32;
+/** Threat: storage per ref and path length when refs become files under refs/nodes/<id>/. */
 inline constexpr size_t MAX_REF_NAME_BYTES = 255;
-inline constexpr size_t MAX_REFS_PER_ANNOUNCEMENT = 8192;  // 8192 * 293 bytes (max entry) < MAX_MESSAGE_BYTES
-inline constexpr size_t MAX_INVENTORY_PAGE_REPOS = 1024;   // larger inventories are paged
-inline constexpr size_t MAX_INVENTORY_PAGES = 1024;        // 1M repos per node is plenty
+/** Refs per announcement: 8192 * 291 bytes (longest entry) < MAX_MESSAGE_BYTES. Threat: rows
+ *  written per message. A repo with more refs than this cannot be announced whole (documented). */
+inline constexpr size_t MAX_REFS_PER_ANNOUNCEMENT = 8192;
+/** Repo ids per inventory page (~36 KB); larger inventories are paged, never truncated. */
+inline constexpr size_t MAX_INVENTORY_PAGE_REPOS = 1024;
+/** Pages per inventory: 1M repos per node. Threat: rows one node can make us keep. */
+inline constexpr size_t MAX_INVENTORY_PAGES = 1024;
+/** Parents per activity event. Threat: DAG fan-in work (each parent is looked up). */
 inline constexpr size_t MAX_ACTIVITY_PARENTS = 64;
+/** Operation names are identifiers such as "issue.create", not text. */
 inline constexpr size_t MAX_OP_BYTES = 64;
+/** Threat: storage per event; big content belongs in git objects, not in gossip. */
 inline constexpr size_t MAX_ACTIVITY_PAYLOAD_BYTES = 64 * 1024;
 /** Timestamps and sequences stay within a signed 64-bit integer, so every store and language
  *  orders them the same way (SQLite integers are signed). */
@@ -152,7 +170,18 @@ WireResult<Body> DecodeBody(MessageType type, ByteSpan bytes);
 /** The bytes an Ed25519 signature covers: "p2pgit/1/<type>\n" || body_bytes. */
 Bytes SignedBytes(MessageType type, ByteSpan body_bytes);
 
-/** Signs `body` with `key` and builds the envelope. Asserts the body is valid (our own bug). */
+/**
+ * The envelope bytes for already-signed parts: [1, type, author, signature, body_bytes].
+ * SignMessage uses it; ParseMessage accepts exactly what it produces (the fuzz round trip).
+ */
+Bytes EncodeEnvelope(MessageType type, const PublicKey& author, const Signature& signature,
+                     ByteSpan body_bytes);
+
+/**
+ * Signs `body` with `key` and builds the envelope. Does not validate: the caller passes a body
+ * that DecodeBody accepts (the CLI checks user input with DecodeBody first), else peers refuse
+ * the message.
+ */
 SignedMessage SignMessage(const identity::NodeKey& key, Body body);
 
 /**
@@ -179,7 +208,8 @@ Status<WireError> CheckRepoAuthority(const RepoBody& candidate, const PublicKey&
                                      const RepoBody* latest_accepted);
 
 /** Splits a node's whole inventory into pages (never truncates). Sorts and dedups `repos`. */
-std::vector<InventoryBody> SplitInventory(std::vector<RepoId> repos, uint64_t sequence, uint64_t timestamp_ms);
+std::vector<InventoryBody> SplitInventory(std::vector<RepoId> repos, uint64_t sequence,
+                                          uint64_t timestamp_ms);
 
 /** Git ref-name rules for names inside a namespace ("heads/main"). */
 bool IsValidRefName(std::string_view name);

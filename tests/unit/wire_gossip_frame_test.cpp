@@ -50,16 +50,19 @@ TEST(GossipFrameReject, EachRule) {
   detail::CborWriter w;
   w.Array(2), w.Uint(2), w.Array(1), w.ByteString(Bytes(31, 0));
   EXPECT_EQ(DecodeGossipFrame(w.Take()).code(), WireError::InvalidField);
-  EXPECT_EQ(DecodeGossipFrame(EncodeGossipFrame(ReconcileRequestFrame{0, 0})).code(), WireError::InvalidField);
+  EXPECT_EQ(DecodeGossipFrame(EncodeGossipFrame(ReconcileRequestFrame{0, 0})).code(),
+            WireError::InvalidField);
   EXPECT_EQ(DecodeGossipFrame(EncodeGossipFrame(ReconcileRequestFrame{0, MAX_RECONCILE_ENTRIES + 1})).code(),
             WireError::InvalidField);
   EXPECT_EQ(DecodeGossipFrame(Bytes(MAX_FRAME_BYTES + 1, 0)).code(), WireError::TooLarge);
 }
 
-RC_GTEST_PROP(GossipFrameProperty, RoundTrips, (std::vector<std::array<uint8_t, 32>> raw, uint64_t cursor, bool more)) {
+RC_GTEST_PROP(GossipFrameProperty, RoundTrips,
+              (std::vector<std::array<uint8_t, 32>> raw, uint64_t cursor, bool more)) {
   std::vector<MessageId> ids(raw.begin(), raw.end());
   if (ids.size() > MAX_IDS_PER_FRAME) ids.resize(MAX_IDS_PER_FRAME);
-  for (const GossipFrameBody& f : {GossipFrameBody{IHaveFrame{ids}}, GossipFrameBody{ReconcileAnswerFrame{ids, cursor, more}}}) {
+  for (const GossipFrameBody& f :
+       {GossipFrameBody{IHaveFrame{ids}}, GossipFrameBody{ReconcileAnswerFrame{ids, cursor, more}}}) {
     auto decoded = DecodeGossipFrame(EncodeGossipFrame(f));
     RC_ASSERT(decoded.ok());
     RC_ASSERT(*decoded == f);

@@ -33,7 +33,8 @@ RepoBody SampleRepo(const identity::NodeKey& creator) {
 }
 
 /** Envelope with arbitrary (possibly wrong) parts. */
-Bytes Envelope(uint64_t version, uint64_t type, ByteSpan author, ByteSpan signature, ByteSpan body, size_t items = 5) {
+Bytes Envelope(uint64_t version, uint64_t type, ByteSpan author, ByteSpan signature, ByteSpan body,
+               size_t items = 5) {
   CborWriter w;
   w.Array(items);
   w.Uint(version);
@@ -195,7 +196,8 @@ TEST(WireReject, Malformed) {
   Bytes trailing = good.encoded;
   trailing.push_back(0);
   EXPECT_EQ(DecodeError(trailing), WireError::Malformed);
-  EXPECT_EQ(DecodeError(Envelope(1, 1, key.public_key(), good.signature, good.body_bytes, 4)), WireError::Malformed);
+  EXPECT_EQ(DecodeError(Envelope(1, 1, key.public_key(), good.signature, good.body_bytes, 4)),
+            WireError::Malformed);
   // Invalid UTF-8 alias.
   Bytes bad_utf8 = NodeBodyWith(5, [](CborWriter& w) {
     w.Uint(0), w.Uint(5);
@@ -268,7 +270,8 @@ TEST(WireReject, BadSignature) {
   auto key = TestKey();
   auto m = SignMessage(key, SampleRepo(key));
   // Signed by another key but claiming `key` as author.
-  auto forged = Envelope(1, 2, key.public_key(), TestKey(7).Sign(SignedBytes(MessageType::Repo, m.body_bytes)), m.body_bytes);
+  auto forged = Envelope(1, 2, key.public_key(),
+                         TestKey(7).Sign(SignedBytes(MessageType::Repo, m.body_bytes)), m.body_bytes);
   EXPECT_EQ(DecodeError(forged), WireError::BadSignature);
   // Parse alone accepts it (dedup happens before the costly check).
   EXPECT_TRUE(ParseMessage(forged).ok());
@@ -342,4 +345,263 @@ RC_GTEST_PROP(WireProperty, AnyFlippedBitFailsDecodeOrVerify, ()) {
   Bytes flipped = m.encoded;
   flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
   RC_ASSERT(!DecodeMessage(flipped).ok());
+}
+
+// ---- every body type: field-set rules, checked by splicing the canonical body map ----------
+
+namespace {
+
+/** End offset of the CBOR item starting at `pos` (our subset only; test helper, trusted input). */
+size_t SkipItem(const Bytes& b, size_t pos) {
+  uint8_t major = b[pos] >> 5, info = b[pos] & 0x1f;
+  size_t extra = info < 24 ? 0 : size_t{1} << (info - 24);
+  uint64_t arg = info < 24 ? info : 0;
+  for (size_t i = 0; i < extra; ++i) arg = (arg << 8) | b[pos + 1 + i];
+  pos += 1 + extra;
+  switch (major) {
+    case 2:
+    case 3:
+      return pos + arg;
+    case 4:
+      for (uint64_t i = 0; i < arg; ++i) pos = SkipItem(b, pos);
+      return pos;
+    case 5:
+      for (uint64_t i = 0; i < 2 * arg; ++i) pos = SkipItem(b, pos);
+      return pos;
+    default:
+      return pos;  // uint, simple values
+  }
+}
+
+/** The key/value pairs of a canonical body map (fewer than 24 entries: one-byte head). */
+std::vector<Bytes> BodyPairs(const Bytes& body) {
+  size_t n = body[0] & 0x1f, pos = 1;
+  std::vector<Bytes> pairs;
+  for (size_t i = 0; i < n; ++i) {
+    size_t end = SkipItem(body, SkipItem(body, pos));
+    pairs.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(pos),
+                       body.begin() + static_cast<std::ptrdiff_t>(end));
+    pos = end;
+  }
+  return pairs;
+}
+
+Bytes MapOf(const std::vector<Bytes>& pairs) {
+  Bytes out{static_cast<uint8_t>(0xa0 | pairs.size())};
+  for (const auto& p : pairs) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+std::vector<Body> OneOfEachType() {
+  auto key = TestKey();
+  RepoBody repo = SampleRepo(key);
+  Bytes parent(repo.repo_id.multihash.begin(), repo.repo_id.multihash.end());
+  return {
+      NodeBody{1, {{"127.0.0.1", 8776}}, true, "alice", 1},
+      repo,
+      RefsBody{5, repo.repo_id, {{"heads/main", Bytes(20, 1)}}, 7},
+      InventoryBody{9, {repo.repo_id}, 3, 0, 1},
+      ActivityBody{11, repo.repo_id, {parent}, "issue.create", 1, Bytes{1, 2, 3}},
+  };
+}
+
+}  // namespace
+
+TEST(WireReject, EveryTypeMissingUnknownReorderedDuplicatedField) {
+  for (const Body& body : OneOfEachType()) {
+    MessageType type = TypeOf(body);
+    const char* name = MessageTypeName(type);
+    Bytes bytes = EncodeBody(body);
+    auto pairs = BodyPairs(bytes);
+    ASSERT_EQ(MapOf(pairs), bytes) << name;
+    ASSERT_TRUE(DecodeBody(type, MapOf(pairs)).ok()) << name;
+    for (size_t k = 0; k < pairs.size(); ++k) {
+      auto fewer = pairs;
+      fewer.erase(fewer.begin() + static_cast<std::ptrdiff_t>(k));
+      EXPECT_EQ(DecodeBody(type, MapOf(fewer)).code(), WireError::MissingField)
+          << name << " without key " << k;
+    }
+    auto more = pairs;
+    more.push_back(Bytes{static_cast<uint8_t>(pairs.size()), 0x00});  // next key, value 0
+    EXPECT_EQ(DecodeBody(type, MapOf(more)).code(), WireError::UnknownField) << name;
+    auto huge_key = pairs;
+    huge_key.push_back(Bytes{0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00});
+    EXPECT_EQ(DecodeBody(type, MapOf(huge_key)).code(), WireError::UnknownField) << name;
+    auto swapped = pairs;
+    std::swap(swapped[0], swapped[1]);
+    EXPECT_EQ(DecodeBody(type, MapOf(swapped)).code(), WireError::NonCanonical) << name;
+    auto duplicated = pairs;
+    duplicated[1] = duplicated[0];
+    EXPECT_EQ(DecodeBody(type, MapOf(duplicated)).code(), WireError::NonCanonical) << name;
+    Bytes trailing = bytes;
+    trailing.push_back(0x00);
+    EXPECT_EQ(DecodeBody(type, trailing).code(), WireError::Malformed) << name;
+    // The body of one type is not a body of another (field sets differ in size or kinds).
+    for (const Body& other : OneOfEachType()) {
+      if (TypeOf(other) != type) {
+        EXPECT_FALSE(DecodeBody(TypeOf(other), bytes).ok()) << name;
+      }
+    }
+  }
+  EXPECT_EQ(DecodeBody(static_cast<MessageType>(9), EncodeBody(NodeBody{})).code(), WireError::UnknownType);
+}
+
+TEST(WireReject, NonCanonicalIntegerAndLengthForms) {
+  // Node body with timestamp written as `ts` (raw CBOR) and alias written as `alias`.
+  auto node = [](Bytes ts, Bytes alias) {
+    Bytes b{0xa5, 0x00};
+    b.insert(b.end(), ts.begin(), ts.end());
+    b.insert(b.end(), {0x01, 0x80, 0x02, 0xf4, 0x03});
+    b.insert(b.end(), alias.begin(), alias.end());
+    b.insert(b.end(), {0x04, 0x01});
+    return b;
+  };
+  ASSERT_TRUE(DecodeBody(MessageType::Node, node({0x05}, {0x61, 'a'})).ok());
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x18, 0x05}, {0x61, 'a'})).code(), WireError::NonCanonical);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x19, 0x00, 0xff}, {0x61, 'a'})).code(),
+            WireError::NonCanonical);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x1a, 0x00, 0x00, 0xff, 0xff}, {0x61, 'a'})).code(),
+            WireError::NonCanonical);
+  EXPECT_EQ(
+      DecodeBody(MessageType::Node, node({0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, {0x61, 'a'})).code(),
+      WireError::NonCanonical);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x05}, {0x78, 0x01, 'a'})).code(), WireError::NonCanonical);
+  // Outside the subset: negative int, tag, reserved info, indefinite text, null, half float.
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x20}, {0x61, 'a'})).code(), WireError::Malformed);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0xc1, 0x05}, {0x61, 'a'})).code(), WireError::Malformed);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x1c}, {0x61, 'a'})).code(), WireError::Malformed);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0x05}, {0x7f, 0x61, 'a', 0xff})).code(),
+            WireError::Malformed);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0xf6}, {0x61, 'a'})).code(), WireError::Malformed);
+  EXPECT_EQ(DecodeBody(MessageType::Node, node({0xf9, 0x3c, 0x00}, {0x61, 'a'})).code(),
+            WireError::Malformed);
+}
+
+TEST(WireReject, HostsThatAreNotAddresses) {
+  auto host_error = [](std::string host) {
+    auto r = DecodeBody(MessageType::Node, EncodeBody(NodeBody{1, {{std::move(host), 1}}, false, "", 1}));
+    return r.ok() ? std::optional<WireError>{} : std::optional<WireError>{r.code()};
+  };
+  for (const char* ok : {"127.0.0.1", "::1", "2001:db8::1", "::ffff:192.0.2.1", "relay.example.org",
+                         "localhost", "a-b.example", "xn--bcher-kva.example"})
+    EXPECT_EQ(host_error(ok), std::nullopt) << ok;
+  // inet_pton stops at NUL: the whole text must be the literal.
+  EXPECT_EQ(host_error(std::string("1.2.3.4\0evil", 12)), WireError::InvalidField);
+  EXPECT_EQ(host_error(std::string("example.org\0", 12)), WireError::InvalidField);
+  for (const char* bad : {"", "[::1]", "fe80::1%eth0", "1.2.3", "-a.example", "a..b", "a_b.example",
+                          "h\xc3\xa9.example", "1.2.3.4:80", "a b"})
+    EXPECT_EQ(host_error(bad), WireError::InvalidField) << bad;
+  EXPECT_EQ(host_error(std::string(64, 'a') + ".example"), WireError::InvalidField);  // label > 63
+  EXPECT_EQ(host_error(std::string(MAX_HOST_BYTES + 1, 'a')), WireError::TooLarge);
+  // The error names the host with escapes made visible, never raw.
+  auto r = DecodeBody(MessageType::Node, EncodeBody(NodeBody{1, {{"\x1b[2J", 1}}, false, "", 1}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.message().find("\\x1b[2J"), std::string::npos) << r.message();
+  EXPECT_EQ(r.message().find('\x1b'), std::string::npos);
+}
+
+TEST(WireReject, ControlCharactersInShownText) {
+  auto key = TestKey();
+  auto node_code = [](std::string alias) {
+    auto r = DecodeBody(MessageType::Node, EncodeBody(NodeBody{1, {}, false, std::move(alias), 1}));
+    return r.ok() ? std::optional<WireError>{} : std::optional<WireError>{r.code()};
+  };
+  EXPECT_EQ(node_code("h\xc3\xa9llo \xe2\x9c\x93"), std::nullopt);  // UTF-8 is fine
+  EXPECT_EQ(node_code("nbsp\xc2\xa0ok"), std::nullopt);
+  EXPECT_EQ(node_code("a\x1b[31m"), WireError::InvalidField);
+  EXPECT_EQ(node_code("a\nb"), WireError::InvalidField);
+  EXPECT_EQ(node_code("a\x7f"), WireError::InvalidField);
+  EXPECT_EQ(node_code("c1\xc2\x9b"), WireError::InvalidField);  // U+009B, the 8-bit CSI
+  RepoBody repo = SampleRepo(key);
+  repo.description = "line one\nline two\tcolumn";
+  EXPECT_TRUE(DecodeBody(MessageType::Repo, EncodeBody(repo)).ok());
+  repo.description = "bell\x07";
+  EXPECT_EQ(DecodeBody(MessageType::Repo, EncodeBody(repo)).code(), WireError::InvalidField);
+  repo = SampleRepo(key);
+  repo.name = "two\nlines";
+  EXPECT_EQ(DecodeBody(MessageType::Repo, EncodeBody(repo)).code(), WireError::InvalidField);
+}
+
+TEST(WireReject, EnvelopeFieldLengths) {
+  auto key = TestKey();
+  auto good = SignMessage(key, NodeBody{5, {}, false, "a", 1});
+  Bytes short_author(31, 1), short_sig(63, 1);
+  EXPECT_EQ(DecodeError(Envelope(1, 1, short_author, good.signature, good.body_bytes)),
+            WireError::InvalidField);
+  EXPECT_EQ(DecodeError(Envelope(1, 1, good.author, short_sig, good.body_bytes)), WireError::InvalidField);
+  Bytes long_author(33, 1);
+  EXPECT_EQ(DecodeError(Envelope(1, 1, long_author, good.signature, good.body_bytes)), WireError::TooLarge);
+  // The body must be a byte string holding the map, not the map itself.
+  CborWriter w;
+  w.Array(5), w.Uint(1), w.Uint(1), w.ByteString(good.author), w.ByteString(good.signature);
+  Bytes inline_body = w.Take();
+  inline_body.insert(inline_body.end(), good.body_bytes.begin(), good.body_bytes.end());
+  EXPECT_EQ(DecodeError(inline_body), WireError::Malformed);
+  // Not an array at all.
+  EXPECT_EQ(DecodeError(good.body_bytes), WireError::Malformed);
+}
+
+TEST(WireReject, AuthorMismatchNeedsTheSameRepo) {
+  auto creator = TestKey(1);
+  auto delegate = TestKey(2);
+  RepoBody other = SampleRepo(TestKey(5));
+  other.delegates.push_back(delegate.public_key());
+  RepoBody candidate = SampleRepo(creator);
+  // A delegate of a *different* repo has no say over this one.
+  EXPECT_EQ(CheckRepoAuthority(candidate, delegate.public_key(), &other).code(), WireError::AuthorMismatch);
+  // The creator keeps authority even when a later message dropped it from the delegates.
+  RepoBody latest = candidate;
+  latest.delegates = {creator.public_key(), delegate.public_key()};
+  EXPECT_TRUE(CheckRepoAuthority(candidate, creator.public_key(), &latest).ok());
+}
+
+RC_GTEST_PROP(WireProperty, EveryProperPrefixIsTruncated, ()) {
+  SignedMessage m = SignMessage(TestKey(), wire::testing::GenBody());
+  size_t len = *rc::gen::inRange<size_t>(0, m.encoded.size());
+  auto r = ParseMessage(ByteSpan(m.encoded).first(len));
+  RC_ASSERT(!r.ok());
+  RC_ASSERT(r.code() == WireError::Truncated);
+  size_t body_len = *rc::gen::inRange<size_t>(0, m.body_bytes.size());
+  auto b = DecodeBody(m.type(), ByteSpan(m.body_bytes).first(body_len));
+  RC_ASSERT(!b.ok());
+  RC_ASSERT(b.code() == WireError::Truncated);
+}
+
+RC_GTEST_PROP(WireProperty, ParsedEnvelopeReencodesToTheSameBytes, ()) {
+  SignedMessage m = SignMessage(TestKey(*rc::gen::arbitrary<uint8_t>()), wire::testing::GenBody());
+  auto parsed = ParseMessage(m.encoded);
+  RC_ASSERT(parsed.ok());
+  RC_ASSERT(EncodeEnvelope(parsed->type(), parsed->author, parsed->signature, parsed->body_bytes) ==
+            m.encoded);
+  RC_ASSERT(EncodeBody(parsed->body) == m.body_bytes);
+}
+
+RC_GTEST_PROP(WireProperty, ResigningAnyFieldChangeChangesTheId, ()) {
+  // Ids are content addresses: two different bodies never share an id (no id field to forge).
+  auto key = TestKey();
+  Body a = wire::testing::GenBody();
+  Body b = wire::testing::GenBody();
+  RC_PRE(!(a == b));
+  RC_ASSERT(SignMessage(key, a).id != SignMessage(key, b).id);
+  RC_ASSERT(SignMessage(key, a).id == SignMessage(key, a).id);  // deterministic signatures
+}
+
+TEST(WireReject, CountsAndLengthsCheckedBeforeReading) {
+  RepoId repo_id = SampleRepo(TestKey()).repo_id;
+  // A body map claiming more entries than any type defines.
+  EXPECT_EQ(DecodeBody(MessageType::Node, Bytes{0xb1}).code(), WireError::TooLarge);
+  EXPECT_EQ(DecodeBody(MessageType::Node, Bytes{0xa5}).code(), WireError::Truncated);
+  // A refs array within its limit but longer than the bytes that follow.
+  CborWriter w;
+  w.Map(4), w.Uint(0), w.Uint(1), w.Uint(1), w.ByteString(repo_id.multihash), w.Uint(2), w.Array(4000);
+  EXPECT_EQ(DecodeBody(MessageType::Refs, w.Take()).code(), WireError::Truncated);
+  // A payload declaring 4 GiB: refused from its head, nothing allocated.
+  Bytes act = EncodeBody(ActivityBody{1, repo_id, {Bytes(32, 1)}, "x", 1, {}});
+  act.back() = 0x5a;  // payload head: bstr with a 4-byte length
+  act.insert(act.end(), {0xff, 0xff, 0xff, 0xff});
+  EXPECT_EQ(DecodeBody(MessageType::Activity, act).code(), WireError::TooLarge);
+  // A payload within its limit whose bytes are missing.
+  act.resize(act.size() - 5);
+  act.insert(act.end(), {0x59, 0x10, 0x00});  // 4096 bytes, shortest form
+  EXPECT_EQ(DecodeBody(MessageType::Activity, act).code(), WireError::Truncated);
 }

@@ -91,11 +91,21 @@ class CborReader {
       uint8_t c = s[i];
       size_t n;
       uint32_t cp;
-      if (c < 0x80) { ++i; continue; }
-      if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-      else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-      else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-      else return false;
+      if (c < 0x80) {
+        ++i;
+        continue;
+      }
+      if ((c & 0xe0) == 0xc0) {
+        n = 1;
+        cp = c & 0x1f;
+      } else if ((c & 0xf0) == 0xe0) {
+        n = 2;
+        cp = c & 0x0f;
+      } else if ((c & 0xf8) == 0xf0) {
+        n = 3;
+        cp = c & 0x07;
+      } else
+        return false;
       if (i + n >= s.size()) return false;
       for (size_t k = 1; k <= n; ++k) {
         if ((s[i + k] & 0xc0) != 0x80) return false;
@@ -116,12 +126,18 @@ class CborReader {
     major = initial >> 5;
     uint8_t info = initial & 0x1f;
     size_t extra;
-    if (info < 24) extra = 0;
-    else if (info == 24) extra = 1;
-    else if (info == 25) extra = 2;
-    else if (info == 26) extra = 4;
-    else if (info == 27) extra = 8;
-    else return CborStatus::Malformed;  // 28-30 reserved, 31 indefinite length
+    if (info < 24)
+      extra = 0;
+    else if (info == 24)
+      extra = 1;
+    else if (info == 25)
+      extra = 2;
+    else if (info == 26)
+      extra = 4;
+    else if (info == 27)
+      extra = 8;
+    else
+      return CborStatus::Malformed;  // 28-30 reserved, 31 indefinite length
     if (m_in.size() - m_pos - 1 < extra) return CborStatus::Truncated;
     arg = extra == 0 ? info : 0;
     for (size_t i = 0; i < extra; ++i) arg = (arg << 8) | m_in[m_pos + 1 + i];
