@@ -306,6 +306,7 @@ WireResult<Body> DecodeNode(CborReader& r) {
         return Ok{};
       case 4:
         WIRE_TRY(r.Uint(b.protocol_version), "node protocol version");
+        if (b.protocol_version == 0) return Invalid("node protocol version must be at least 1");
         return Ok{};
     }
     return Ok{};
@@ -470,6 +471,7 @@ WireResult<Body> DecodeActivity(CborReader& r) {
         return Ok{};
       case 4:
         WIRE_TRY(r.Uint(b.payload_version), "activity payload version");
+        if (b.payload_version == 0) return Invalid("activity payload version must be at least 1");
         return Ok{};
       case 5: {
         ByteSpan raw;

@@ -39,7 +39,7 @@ inline NodeBody GenNode() {
   }
   b.relay = *rc::gen::arbitrary<bool>();
   b.alias = GenText(MAX_ALIAS_BYTES);
-  b.protocol_version = *rc::gen::inRange<uint64_t>(0, 1000);
+  b.protocol_version = *rc::gen::inRange<uint64_t>(1, 1000);
   return b;
 }
 

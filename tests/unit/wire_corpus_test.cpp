@@ -75,7 +75,7 @@ std::vector<Seed> GenerateSeeds() {
                                    true,
                                    "n\xc5\x93ud",
                                    1}},
-      {"valid-empty", NodeBody{0, {}, false, "", 0}},
+      {"valid-empty", NodeBody{0, {}, false, "", 1}},
       {"valid-delegates", repo},
       {"valid-refs", RefsBody{1700000000000,
                               repo.repo_id,

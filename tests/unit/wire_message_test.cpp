@@ -242,6 +242,8 @@ TEST(WireReject, InvalidFields) {
   }
   expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {{"heads/main", Bytes(21, 1)}}, 1});
   expect_invalid(MessageType::Node, NodeBody{MAX_COUNTER_VALUE + 1, {}, false, "", 1});
+  expect_invalid(MessageType::Node, NodeBody{1, {}, false, "", 0});  // protocol version 0
+  expect_invalid(MessageType::Activity, ActivityBody{1, repo.repo_id, {Bytes(32, 1)}, "issue.create", 0, {}});
   expect_invalid(MessageType::Refs, RefsBody{1, repo.repo_id, {}, UINT64_MAX});
   expect_invalid(MessageType::Inventory, InventoryBody{1, {}, 1, 1, 1});  // page beyond count
   expect_invalid(MessageType::Inventory, InventoryBody{1, {}, 1, 0, 0});
