@@ -43,7 +43,7 @@ constexpr size_t CLIENT_DCID_BYTES = 18;
 constexpr uint64_t MAX_DATAGRAM_FRAME_BYTES = 1452;
 /** Room left in a packet beside a datagram: header (1 + 20-byte CID + 4-byte number), AEAD tag
  *  (16), frame header (1 + 2), and an ACK frame. A datagram that does not fit one packet is
- *  silently never accepted by ngtcp2 0.12.1 (docs/TRANSPORT.md), so we stay well below. */
+ *  silently never accepted by ngtcp2 0.12.1 (docs/PROTOCOL.md, Transport), so we stay well below. */
 constexpr size_t DATAGRAM_PACKET_OVERHEAD = 80;
 /** A datagram refused this many times although a packet was being written goes on a stream. */
 constexpr int DATAGRAM_ATTEMPTS = 2;

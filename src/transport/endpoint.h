@@ -1,6 +1,6 @@
 // QUIC transport: one UDP endpoint (IPv4 and/or IPv6) on ngtcp2 0.12.1 + GnuTLS, whose
 // connections are mutually authenticated and bound to NodeIds (Ed25519 keys), carrying framed or
-// raw bidirectional streams and datagram messages. See docs/TRANSPORT.md.
+// raw bidirectional streams and datagram messages. See docs/ARCHITECTURE.md (Transport) and docs/PROTOCOL.md.
 //
 // Thread model: one event-loop thread per Endpoint owns every ngtcp2/GnuTLS object. Every public
 // method here may be called from any thread EXCEPT the loop thread itself (handlers run on the

@@ -142,6 +142,32 @@ TEST(TransportEndpoint, FramedRequestResponse) {
   EXPECT_FALSE(peers[0].we_dialed);
 }
 
+TEST(TransportEndpoint, Ipv6LoopbackCarriesFramesAndMessages) {
+  StreamServer server([](std::shared_ptr<Stream> s) {
+    auto req = s->ReadFrame(10s);
+    if (req) (void)s->WriteFrame(*req);
+    (void)s->Finish();
+  });
+  EndpointConfig v6;
+  v6.listen = {"[::1]:0"};
+  auto a = MakeEndpoint(KeyFor(61), v6, server.Handlers());
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->LocalAddresses().size(), 1u);
+  EXPECT_EQ(a->LocalAddresses()[0].rfind("[::1]:", 0), 0u) << a->LocalAddresses()[0];
+  auto b = MakeEndpoint(KeyFor(62), EndpointConfig{});  // ephemeral v4 and v6 sockets
+  auto info = b->Connect(a->self(), a->LocalAddresses()[0]);
+  ASSERT_TRUE(info.ok()) << info.message();
+  EXPECT_EQ(info->remote_address, a->LocalAddresses()[0]);
+  auto stream = b->OpenStream(a->self());
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->WriteFrame(AsBytes(std::string("over v6"))).ok());
+  auto echo = (*stream)->ReadFrame(10s);
+  ASSERT_TRUE(echo.ok()) << echo.message();
+  EXPECT_EQ(std::string(echo->begin(), echo->end()), "over v6");
+  auto rtt = b->Ping(a->self(), 5s);
+  EXPECT_TRUE(rtt.ok()) << rtt.message();
+}
+
 TEST(TransportEndpoint, OversizedFrameHeaderResetsStream) {
   std::atomic<int> server_code{-1};
   StreamServer server([&](std::shared_ptr<Stream> s) {

@@ -9,7 +9,7 @@ namespace p2pgit::transport::detail {
 
 namespace {
 
-// Certificates carry no trusted dates (docs/TRANSPORT.md): validity is set wide only so that
+// Certificates carry no trusted dates (docs/PROTOCOL.md, Transport): validity is set wide only so that
 // stock parsers accept them; the verifier disables every time check.
 constexpr time_t CERT_NOT_BEFORE = 0;             // 1970
 constexpr time_t CERT_NOT_AFTER = 4102444800;     // 2100-01-01
