@@ -3,13 +3,13 @@
 #pragma once
 
 #include <filesystem>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "git/error.h"
 
 namespace p2pgit::git {
-
-enum class GitError { NotARepository, NoCommits, UnsupportedObjectFormat, Corrupt };
 
 /**
  * The root commit a RepoId is derived from: starting at the commit HEAD (the default branch)
@@ -19,5 +19,16 @@ enum class GitError { NotARepository, NoCommits, UnsupportedObjectFormat, Corrup
  *         Corrupt (a missing or unreadable commit on the way).
  */
 Result<Bytes, GitError> FindRootCommit(const std::filesystem::path& repo_dir);
+
+/**
+ * The same walk from a given tip (raw object id of a commit, or of a tag that peels to one):
+ * the commit reached by following first parents until one has none. `extra_object_dirs` are
+ * object directories read as well as the repository's own (a quarantine whose objects are not
+ * yet in the store).
+ * @return NotARepository, UnsupportedObjectFormat, InvalidArgument (oid length), Corrupt (the
+ *         tip or a first parent missing or not a commit).
+ */
+Result<Bytes, GitError> FindRootCommitFrom(const std::filesystem::path& repo_dir, ByteSpan tip,
+                                           const std::vector<std::filesystem::path>& extra_object_dirs = {});
 
 }  // namespace p2pgit::git
