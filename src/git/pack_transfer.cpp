@@ -137,18 +137,32 @@ GitStatus PackReceiver::Finish() {
 }
 
 GitStatus PackReceiver::Commit(const std::vector<NamespaceRefs>& signed_refs, const std::optional<RepoIdCheck>& check) {
-  Impl& d = *m_impl;
-  if (d.failure) return *d.failure;
-  if (d.committed) return Fail(GitError::InvalidArgument, "pack already committed");
   // Argument errors are the caller's, not the peer's: checked before touching anything, and
   // they leave the receiver usable.
-  std::set<std::string> tips;
+  std::vector<Bytes> tips;
   for (const auto& ns : signed_refs)
     for (const auto& ref : ns.refs) {
       if (auto st = CheckNamespaceRefName(ref.name); !st) return st;
       if (auto st = detail::CheckOid(ref.oid); !st) return st;
-      tips.insert(ToHex(ref.oid));
+      tips.push_back(ref.oid);
     }
+  if (auto st = CommitObjects(tips, check); !st) return st;
+  // The objects are in the store now; a failed ref update leaves only unreferenced objects
+  // (harmless, collectable), never a ref to something missing.
+  auto store = StorageRepo::Open(m_impl->store_dir);
+  if (!store) return store.error();
+  return store->SetNamespaces(signed_refs);
+}
+
+GitStatus PackReceiver::CommitObjects(const std::vector<Bytes>& tip_oids, const std::optional<RepoIdCheck>& check) {
+  Impl& d = *m_impl;
+  if (d.failure) return *d.failure;
+  if (d.committed) return Fail(GitError::InvalidArgument, "pack already committed");
+  std::set<std::string> tips;
+  for (const auto& oid : tip_oids) {
+    if (auto st = detail::CheckOid(oid); !st) return st;
+    tips.insert(ToHex(oid));
+  }
   if (check) {
     if (auto st = detail::CheckOid(check->tip); !st) return st;
     tips.insert(ToHex(check->tip));
@@ -178,11 +192,7 @@ GitStatus PackReceiver::Commit(const std::vector<NamespaceRefs>& signed_refs, co
   }
   if (auto st = d.quarantine.Migrate(); !st) return d.Failed(st.code(), st.message());
   d.committed = true;
-  // The objects are in the store now; a failed ref update leaves only unreferenced objects
-  // (harmless, collectable), never a ref to something missing.
-  auto store = StorageRepo::Open(d.store_dir);
-  if (!store) return store.error();
-  return store->SetNamespaces(signed_refs);
+  return Ok{};
 }
 
 void PackReceiver::Abort() {

@@ -101,6 +101,10 @@ class PackReceiver {
    */
   GitStatus Commit(const std::vector<NamespaceRefs>& signed_refs, const std::optional<RepoIdCheck>& check = std::nullopt);
 
+  /** Commit without refs: checks `tips` connected and `check`, then moves the objects into the
+   *  store. For callers that set refs later (import, or verification beyond this module). */
+  GitStatus CommitObjects(const std::vector<Bytes>& tips, const std::optional<RepoIdCheck>& check = std::nullopt);
+
   /** Kills index-pack and deletes the quarantine. Idempotent. */
   void Abort();
 

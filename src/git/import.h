@@ -1,0 +1,40 @@
+// The local half of `p2pgit share`: bringing a user's working repository into the store.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "git/error.h"
+#include "git/storage.h"
+
+namespace p2pgit::git {
+
+struct ImportResult {
+  /** The sharer's namespace: every branch (heads/…) and tag (tags/…) of the working repository,
+   *  sorted by name. Annotated tags point at their tag object. */
+  std::vector<NamedRef> refs;
+  size_t packs_linked = 0;    // pack files hard-linked (or copied) from the working repository
+  size_t loose_linked = 0;    // loose objects hard-linked (or copied)
+  bool streamed = false;      // the fallback ran: pack-objects from the working repository
+  uint64_t streamed_bytes = 0;
+};
+
+/**
+ * Copies the objects of the working repository at `working_dir` (a working tree or a git
+ * directory) into `store` and lists the refs the sharer's namespace should hold. No ref of the
+ * store changes: the caller signs the refs, then calls StorageRepo::SetNamespace.
+ *
+ * Fast path: the repository's pack files and loose objects are hard-linked into a quarantine
+ * (copied across filesystems) — nothing is recompressed or even read — and the tips are checked
+ * connected before the objects move into the store. Git objects are immutable and named by
+ * their hash, so a shared inode is safe: a later `git gc` in the working repository unlinks its
+ * name, not ours. When that check fails (objects borrowed through alternates, a partial clone),
+ * the fallback streams `git pack-objects` (reusing its deltas) through a PackReceiver.
+ *
+ * @return NotARepository, UnsupportedObjectFormat (SHA-256), InvalidArgument (a shallow clone:
+ *         its history stops before the root commit), NoCommits (no branch), MissingObjects
+ *         (the working repository itself lacks objects), Io, GitFailed.
+ */
+GitResult<ImportResult> ImportWorkingRepo(const StorageRepo& store, const std::filesystem::path& working_dir);
+
+}  // namespace p2pgit::git
