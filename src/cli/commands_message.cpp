@@ -1,12 +1,15 @@
 // `p2pgit message sign-node|verify`: make and inspect signed messages by hand (debugging, demo).
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/home.h"
 #include "identity/did.h"
+#include "git/repo_inspect.h"
 #include "gossip/admission.h"
+#include "node/control_socket.h"
 #include "routing/routing_state.h"
 #include "wire/message.h"
 
@@ -62,21 +65,6 @@ nlohmann::json BodyToJson(const wire::Body& body) {
   return std::visit(Visitor{}, body);
 }
 
-/** Parses HOST:PORT or [V6]:PORT. */
-std::optional<wire::Address> ParseAddress(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::string port_text = text.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  unsigned long port = std::stoul(port_text);
-  if (port == 0 || port > 65535) return std::nullopt;
-  return wire::Address{host, static_cast<uint16_t>(port)};
-}
-
 int RunSignNode(const std::string& alias, const std::vector<std::string>& addresses, bool relay) {
   auto key = LoadHomeKey();
   if (!key) return ReportError(key.message());
@@ -85,7 +73,7 @@ int RunSignNode(const std::string& alias, const std::vector<std::string>& addres
   body.alias = alias;
   body.relay = relay;
   for (const auto& text : addresses) {
-    auto address = ParseAddress(text);
+    auto address = wire::ParseHostPort(text);
     if (!address) return ReportError("address \"" + text + "\" is not HOST:PORT", EXIT_USAGE);
     body.addresses.push_back(*address);
   }
@@ -94,6 +82,45 @@ int RunSignNode(const std::string& alias, const std::vector<std::string>& addres
     return ReportError("cannot sign this node message: " + check.message(), EXIT_USAGE);
   auto message = wire::SignMessage(*key, body);
   std::cout << ToHex(message.encoded) << "\n";
+  return EXIT_OK;
+}
+
+int RunSignRepo(const std::string& path, const std::string& name, const std::string& description,
+                const std::string& default_branch, uint64_t sequence) {
+  auto key = LoadHomeKey();
+  if (!key) return ReportError(key.message());
+  auto root = git::FindRootCommit(path);
+  if (!root) return ReportError(root.message());
+  wire::RepoBody body;
+  body.timestamp_ms = NowMs();
+  body.root_commit = *root;
+  body.creator = key->public_key();
+  body.repo_id = identity::ComputeRepoId(body.root_commit, body.creator);
+  body.name = name.empty() ? std::filesystem::absolute(path).lexically_normal().filename().string() : name;
+  if (body.name.empty()) body.name = "repo";
+  body.description = description;
+  body.delegates = {body.creator};
+  body.default_branch = default_branch;
+  body.sequence = sequence;
+  if (auto check = wire::DecodeBody(wire::MessageType::Repo, wire::EncodeBody(body)); !check)
+    return ReportError("cannot sign this repo message: " + check.message(), EXIT_USAGE);
+  auto message = wire::SignMessage(*key, body);
+  std::cout << ToHex(message.encoded) << "\n";
+  return EXIT_OK;
+}
+
+/** Hands a signed message to the running daemon, which admits it and gossips it. */
+int RunPublish(const std::string& hex) {
+  if (!FromHex(hex)) return ReportError("message must be hex (as printed by `p2pgit message sign-…`)", EXIT_USAGE);
+  auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()),
+                                     {{"command", "publish"}, {"message", hex}});
+  if (!answer) {
+    if (answer.code() == node::ControlError::NoDaemon)
+      return ReportError("no daemon is running for " + identity::DefaultHome().string() + "; start one with: p2pgit node");
+    return ReportError("publish: " + answer.message());
+  }
+  if (!answer->value("ok", false)) return ReportError("message refused: " + answer->value("error", std::string("?")));
+  std::cout << nlohmann::json{{"verdict", answer->value("verdict", "")}, {"id", answer->value("id", "")}}.dump(2) << "\n";
   return EXIT_OK;
 }
 
@@ -149,6 +176,28 @@ void RegisterMessageCommands(CLI::App& app, CommandRun& run) {
     cmd->callback([&run, alias, addresses, relay] {
       run = [alias, addresses, relay] { return RunSignNode(*alias, *addresses, *relay); };
     });
+  }
+  {
+    auto path = std::make_shared<std::string>(".");
+    auto name = std::make_shared<std::string>();
+    auto description = std::make_shared<std::string>();
+    auto branch = std::make_shared<std::string>("main");
+    auto sequence = std::make_shared<uint64_t>(1);
+    auto* cmd = message->add_subcommand("sign-repo", "Print a Repo announcement for the repository at --path, signed by this node as creator");
+    cmd->add_option("--path", *path, "the repository (default: .)");
+    cmd->add_option("--name", *name, "name (default: the folder's name)");
+    cmd->add_option("--description", *description, "one line");
+    cmd->add_option("--default-branch", *branch, "default branch (default: main)");
+    cmd->add_option("--sequence", *sequence, "announcement sequence, higher replaces lower (default 1)");
+    cmd->callback([&run, path, name, description, branch, sequence] {
+      run = [=] { return RunSignRepo(*path, *name, *description, *branch, *sequence); };
+    });
+  }
+  {
+    auto hex = std::make_shared<std::string>();
+    auto* cmd = message->add_subcommand("publish", "Give a signed hex message to the running daemon to admit and gossip");
+    cmd->add_option("hex", *hex, "the encoded envelope, hex")->required();
+    cmd->callback([&run, hex] { run = [hex] { return RunPublish(*hex); }; });
   }
   {
     auto hex = std::make_shared<std::string>();

@@ -1,4 +1,4 @@
-// `p2pgit node [--listen HOST:PORT] [--bootstrap NODEID@HOST:PORT]…`, `p2pgit ping NODEID@HOST:PORT`,
+// `p2pgit ping NODEID@HOST:PORT`,
 // and the hidden `p2pgit debug-transport send|recv` (internal: two-process bulk transfers for the
 // transport tests and benchmark; not a user interface, may change at any time).
 #include <signal.h>
@@ -39,55 +39,6 @@ long PeakRssKb() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss;
-}
-
-/** Blocks SIGINT/SIGTERM in this thread (threads started later inherit it) and returns the set. */
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
-int RunNode(const std::string& listen, const std::vector<std::string>& bootstrap) {
-  std::vector<std::pair<transport::PeerId, std::string>> peers;
-  for (const auto& b : bootstrap) {
-    auto parsed = transport::ParseNodeAddress(b);
-    if (!parsed) return ReportError("--bootstrap: " + parsed.message(), EXIT_USAGE);
-    peers.push_back(*parsed);
-  }
-  auto key = LoadHomeKey();
-  if (!key) return ReportError(key.message());
-  sigset_t stop_signals = BlockStopSignals();
-  transport::EndpointConfig config;
-  if (!listen.empty()) config.listen = {listen};
-  config.log = true;
-  transport::EndpointHandlers handlers;
-  handlers.on_message = [](const transport::PeerId& peer, Bytes message) {
-    std::fprintf(stderr, "node: message of %zu bytes from %s\n", message.size(), identity::EncodeDidKey(peer).c_str());
-  };
-  auto endpoint = transport::Endpoint::Create(*key, config, handlers);
-  if (!endpoint) return ReportError("cannot start the node: " + endpoint.message());
-  std::cout << "node " << identity::EncodeDidKey(key->public_key()) << "\n";
-  if (!listen.empty())
-    for (const auto& addr : (*endpoint)->LocalAddresses()) std::cout << "listening " << addr << "\n";
-  std::cout << std::flush;
-  for (const auto& [peer, addr] : peers) {
-    std::string text = identity::EncodeDidKey(peer) + "@" + addr;
-    (*endpoint)->Dial(peer, addr, [text](transport::TResult<transport::PeerInfo> r) {
-      if (r)
-        std::fprintf(stderr, "node: connected to bootstrap %s\n", text.c_str());
-      else
-        std::fprintf(stderr, "node: bootstrap %s failed: %s\n", text.c_str(), r.message().c_str());
-    });
-  }
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "node: stopping (signal %d)\n", sig);
-  (*endpoint)->Stop();
-  return EXIT_OK;
 }
 
 int RunPing(const std::string& target, int count, double timeout_s, bool json) {
@@ -245,14 +196,6 @@ int RunDebugSend(const std::string& target, uint64_t bytes, bool tcp_unused) {
 }  // namespace
 
 void RegisterNodeCommands(CLI::App& app, CommandRun& run) {
-  {
-    auto* cmd = app.add_subcommand("node", "Run the node daemon in the foreground (SIGTERM/SIGINT stop it)");
-    auto listen = std::make_shared<std::string>();
-    auto bootstrap = std::make_shared<std::vector<std::string>>();
-    cmd->add_option("--listen", *listen, "HOST:PORT to accept peers on (port 0: a free port, printed)");
-    cmd->add_option("--bootstrap", *bootstrap, "NODEID@HOST:PORT of a peer to dial on start (repeatable)");
-    cmd->callback([&run, listen, bootstrap] { run = [listen, bootstrap] { return RunNode(*listen, *bootstrap); }; });
-  }
   {
     auto* cmd = app.add_subcommand("ping", "Handshake time and round trips to one peer, whose NodeId is verified");
     auto target = std::make_shared<std::string>();

@@ -1,53 +1,45 @@
-// `p2pgit nodes`, `p2pgit repos`: the routing tables, read from the home's store. The store is
-// SQLite in WAL mode, so reading it beside a running daemon is safe and sees what it committed.
+// `p2pgit nodes`, `p2pgit repos`: the routing tables, from the running daemon or the home's store.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/home.h"
 #include "identity/did.h"
+#include "node/control_socket.h"
+#include "node/tables_json.h"
 #include "storage/store.h"
 
 namespace p2pgit::cli {
 
 namespace {
 
-std::string NodeIdText(const Bytes& key) {
-  if (key.size() != identity::PUBLIC_KEY_BYTES) return "(invalid key)";
-  identity::PublicKey k;
-  std::copy(key.begin(), key.end(), k.begin());
-  return identity::EncodeDidKey(k);
+/** The table from the running daemon (its view includes who is connected now), else from the
+ *  store directly (SQLite WAL: safe and consistent beside a daemon that is starting or gone). */
+Result<nlohmann::json, std::string> LoadTable(const std::string& name) {
+  auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()), {{"command", name}});
+  if (answer) {
+    if (!answer->value("ok", false)) return Fail(std::string(), answer->value("error", std::string("daemon error")));
+    return (*answer)[name];
+  }
+  auto store = OpenHomeStore();
+  if (!store) return Fail(std::string(), "cannot open the store: " + store.message());
+  auto table = name == "nodes" ? node::NodesJson(*store) : node::ReposJson(*store);
+  if (!table) return Fail(std::string(), "cannot read the " + name + " table: " + table.message());
+  return *table;
 }
-
-std::string RepoIdText(const Bytes& multihash) {
-  auto id = identity::RepoIdFromMultihash(multihash);
-  return id ? id->ToString() : "(invalid id)";
-}
-
-Result<storage::Store, storage::StoreError> OpenStore() { return OpenHomeStore(); }
 
 int RunNodes(bool json) {
-  auto store = OpenStore();
-  if (!store) return ReportError("cannot open the store: " + store.message());
-  auto nodes = store->ListNodes();
-  if (!nodes) return ReportError("cannot read the node table: " + nodes.message());
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& n : *nodes) {
-    nlohmann::json addresses = nlohmann::json::array();
-    for (const auto& a : n.addresses)
-      addresses.push_back((a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host) + ":" + std::to_string(a.port));
-    out.push_back({{"node_id", NodeIdText(n.node_id)}, {"alias", n.alias}, {"addresses", addresses},
-                   {"last_seen", n.last_seen_ms}, {"expires_at", n.expires_at_ms}, {"score", n.score},
-                   {"relay", n.relay}, {"online", n.online}});
-  }
+  auto out = LoadTable("nodes");
+  if (!out) return ReportError(out.message());
   if (json) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << out->dump(2) << "\n";
     return EXIT_OK;
   }
-  if (out.empty()) std::cout << "no nodes known yet\n";
-  for (const auto& n : out) {
-    std::cout << n["node_id"].get<std::string>() << (n["relay"].get<bool>() ? "  relay" : "") << "  score "
-              << n["score"].get<double>();
+  if (out->empty()) std::cout << "no nodes known yet\n";
+  for (const auto& n : *out) {
+    std::cout << n["node_id"].get<std::string>() << (n["relay"].get<bool>() ? "  relay" : "")
+              << (n["online"].get<bool>() ? "  online" : "") << "  score " << n["score"].get<double>();
+    if (!n["alias"].get<std::string>().empty()) std::cout << "  (" << n["alias"].get<std::string>() << ")";
     for (const auto& a : n["addresses"]) std::cout << "  " << a.get<std::string>();
     std::cout << "\n";
   }
@@ -55,27 +47,14 @@ int RunNodes(bool json) {
 }
 
 int RunRepos(bool json) {
-  auto store = OpenStore();
-  if (!store) return ReportError("cannot open the store: " + store.message());
-  auto repos = store->ListRepos();
-  if (!repos) return ReportError("cannot read the repo table: " + repos.message());
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : *repos) {
-    nlohmann::json delegates = nlohmann::json::array();
-    for (const auto& d : r.delegates) delegates.push_back(NodeIdText(d));
-    nlohmann::json seeders = nlohmann::json::array();
-    if (auto list = store->ListSeeders(r.repo_id))
-      for (const auto& s : *list) seeders.push_back(NodeIdText(s.node_id));
-    out.push_back({{"repo_id", RepoIdText(r.repo_id)}, {"name", r.name}, {"description", r.description},
-                   {"creator", NodeIdText(r.creator)}, {"delegates", delegates}, {"default_branch", r.default_branch},
-                   {"sequence", r.sequence}, {"seeders", seeders}});
-  }
+  auto out = LoadTable("repos");
+  if (!out) return ReportError(out.message());
   if (json) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << out->dump(2) << "\n";
     return EXIT_OK;
   }
-  if (out.empty()) std::cout << "no repositories known yet\n";
-  for (const auto& r : out)
+  if (out->empty()) std::cout << "no repositories known yet\n";
+  for (const auto& r : *out)
     std::cout << r["repo_id"].get<std::string>() << "  " << r["name"].get<std::string>() << "  seeders "
               << r["seeders"].size() << "\n";
   return EXIT_OK;

@@ -14,6 +14,7 @@ const char* VerdictName(Verdict verdict) {
     case Verdict::Malformed: return "malformed";
     case Verdict::BadSignature: return "bad-signature";
     case Verdict::Unauthorized: return "unauthorized";
+    case Verdict::OverQuota: return "over-quota";
     case Verdict::StoreFailed: return "store-failed";
   }
   return "unknown";
@@ -108,6 +109,10 @@ AdmissionResult Admission::CheckAndAccept(wire::SignedMessage message, uint64_t 
     m_pending.emplace(timestamp, message);
     if (m_pending.size() > MAX_PENDING_MESSAGES) m_pending.erase(std::prev(m_pending.end()));
     return Finish({Verdict::Pending, "dated beyond the allowed clock skew; held", std::move(message)});
+  }
+  if (auto refusal = m_state.QuotaRefusal(message)) {
+    m_seen.Insert(message.id);
+    return Finish({Verdict::OverQuota, *refusal, std::nullopt});
   }
   if (!m_state.Accept(message, now_ms)) return Finish({Verdict::StoreFailed, "could not store message", std::nullopt});
   m_seen.Insert(message.id);

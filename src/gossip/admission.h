@@ -33,6 +33,12 @@ class GossipState {
   virtual std::optional<wire::RepoBody> LatestRepo(const wire::RepoId& repo) = 0;
   virtual std::optional<uint64_t> RefsSequence(const wire::PublicKey& author, const wire::RepoId& repo) = 0;
   virtual std::optional<uint64_t> InventorySequence(const wire::PublicKey& author, uint64_t page) = 0;
+  /** Why a valid message would exceed a storage quota (e.g. activity per author and repo), or
+   *  nullopt. Quotas refuse new entries; they never evict accepted ones. */
+  virtual std::optional<std::string> QuotaRefusal(const wire::SignedMessage& message) {
+    (void)message;
+    return std::nullopt;
+  }
   /** Stores a fully checked message and applies it to the tables. False on storage failure. */
   virtual bool Accept(const wire::SignedMessage& message, uint64_t now_ms) = 0;
 };
@@ -46,6 +52,7 @@ enum class Verdict {
   Malformed,     // failed decoding: misbehaviour
   BadSignature,  // misbehaviour
   Unauthorized,  // e.g. a Repo message from neither the creator nor a current delegate: misbehaviour
+  OverQuota,     // valid, but a storage quota is full: dropped, not misbehaviour
   StoreFailed,   // our own storage failed; the sender did nothing wrong
 };
 

@@ -61,9 +61,27 @@ std::optional<uint64_t> StoreRoutingState::InventorySequence(const wire::PublicK
   return (*row)->sequence;
 }
 
+std::optional<std::string> StoreRoutingState::QuotaRefusal(const wire::SignedMessage& m) {
+  const auto* activity = std::get_if<wire::ActivityBody>(&m.body);
+  if (activity == nullptr) return std::nullopt;
+  auto by_author = m_store.CountAuthorActivity(activity->repo_id.multihash, m.author);
+  if (by_author.ok() && *by_author >= MAX_ACTIVITY_PER_AUTHOR)
+    return "author has " + std::to_string(*by_author) + " activity events in this repo (quota)";
+  auto by_repo = m_store.CountRepoActivity(activity->repo_id.multihash);
+  if (by_repo.ok() && *by_repo >= MAX_ACTIVITY_PER_REPO)
+    return "repo has " + std::to_string(*by_repo) + " activity events (quota)";
+  return std::nullopt;
+}
+
 bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
   Bytes author = ToBytes(m.author);
   Bytes id = ToBytes(m.id);
+  // The message this one supersedes, removed in the same transaction.
+  std::optional<Bytes> superseded;
+  auto prune = [&]() -> storage::StoreStatus {
+    if (superseded && *superseded != id) return m_store.DeleteMessage(*superseded);
+    return Ok{};
+  };
   auto apply = [&]() -> storage::StoreStatus {
     storage::StoredMessage stored;
     stored.id = id;
@@ -77,7 +95,11 @@ bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
     if (const auto* node = std::get_if<wire::NodeBody>(&m.body)) {
       auto existing = m_store.GetNode(author);
       storage::NodeRecord record;
-      if (existing.ok() && existing->has_value()) record = **existing;
+      bool is_new = !(existing.ok() && existing->has_value());
+      if (!is_new) {
+        record = **existing;
+        superseded = record.message_id;
+      }
       record.node_id = author;
       record.addresses.clear();
       for (const auto& a : node->addresses) record.addresses.push_back({a.host, a.port});
@@ -88,7 +110,11 @@ bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
       record.last_seen_ms = now_ms;
       record.expires_at_ms = now_ms + NODE_ROUTE_TTL_MS;
       record.message_id = id;
-      return m_store.UpsertNode(record);
+      if (auto s = m_store.UpsertNode(record); !s) return s;
+      if (is_new) {
+        if (auto evicted = m_store.EvictNodes(MAX_NODE_ROUTES); !evicted) return evicted.error();
+      }
+      return prune();
     }
     if (const auto* repo = std::get_if<wire::RepoBody>(&m.body)) {
       storage::RepoRecord record;
@@ -102,9 +128,10 @@ bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
       record.sequence = repo->sequence;
       record.timestamp_ms = repo->timestamp_ms;
       record.message_id = id;
+      if (auto old = m_store.GetRepo(record.repo_id); old.ok() && old->has_value()) superseded = (*old)->message_id;
       auto applied = m_store.UpsertRepo(record);
       if (!applied) return applied.error();
-      return Ok{};
+      return *applied == storage::ApplyOutcome::Applied ? prune() : storage::StoreStatus(Ok{});
     }
     if (const auto* refs = std::get_if<wire::RefsBody>(&m.body)) {
       storage::RefsRecord record;
@@ -114,14 +141,24 @@ bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
       record.timestamp_ms = refs->timestamp_ms;
       record.message_id = id;
       for (const auto& r : refs->refs) record.refs.push_back({r.name, r.oid});
+      if (auto old = m_store.GetRefs(record.repo_id, author); old.ok() && old->has_value())
+        superseded = (*old)->message_id;
       auto applied = m_store.ReplaceRefs(record);
       if (!applied) return applied.error();
+      if (*applied == storage::ApplyOutcome::Applied) {
+        if (auto s = prune(); !s) return s;
+      }
       return m_store.AddSeeder({record.repo_id, author, now_ms, "refs"});
     }
     if (const auto* inventory = std::get_if<wire::InventoryBody>(&m.body)) {
+      if (auto old = m_store.GetInventoryPage(author, inventory->page); old.ok() && old->has_value())
+        superseded = (*old)->message_id;
       auto applied = m_store.ReplaceInventoryPage(
           {author, inventory->page, inventory->page_count, inventory->sequence, inventory->timestamp_ms, id});
       if (!applied) return applied.error();
+      if (*applied == storage::ApplyOutcome::Applied) {
+        if (auto s = prune(); !s) return s;
+      }
       for (const auto& repo : inventory->repos) {
         if (auto s = m_store.AddSeeder({ToBytes(repo.multihash), author, now_ms, "inventory"}); !s) return s;
       }

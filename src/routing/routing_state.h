@@ -15,6 +15,14 @@ inline constexpr uint64_t NODE_ROUTE_TTL_MS = 24ULL * 60 * 60 * 1000;
 /** Score of a newly learned node; contact, uptime and misbehaviour move it later. */
 inline constexpr double INITIAL_NODE_SCORE = 0.0;
 
+/** Node routes kept; beyond it the lowest-scored, least recently seen are evicted (a flood of
+ *  fresh identities must not grow the table without bound). */
+inline constexpr size_t MAX_NODE_ROUTES = 100'000;
+/** Activity events per (repo, author) and per repo. Beyond them new events are refused; accepted
+ *  ones are never evicted (each is part of a DAG others may build on). */
+inline constexpr int64_t MAX_ACTIVITY_PER_AUTHOR = 10'000;
+inline constexpr int64_t MAX_ACTIVITY_PER_REPO = 200'000;
+
 class StoreRoutingState : public gossip::GossipState {
  public:
   explicit StoreRoutingState(storage::Store& store) : m_store(store) {}
@@ -28,9 +36,12 @@ class StoreRoutingState : public gossip::GossipState {
    * Stores the message and applies it in one transaction: Node → node routing row (addresses,
    * relay, alias, expiry now + TTL); Repo → repo row and delegates; Refs → the author's
    * namespace and the author as a seeder; Inventory → the page and the author as seeder of each
-   * repo; Activity → the event and its parents.
+   * repo; Activity → the event and its parents. The message it supersedes (same author's
+   * previous Node, Refs for that repo, Inventory page; the repo's previous Repo) is deleted,
+   * so the message table holds one live announcement per slot; the node table is capped.
    */
   bool Accept(const wire::SignedMessage& message, uint64_t now_ms) override;
+  std::optional<std::string> QuotaRefusal(const wire::SignedMessage& message) override;
 
   /** The last storage error, for logs (Accept returns false on one). */
   const std::string& last_error() const { return m_last_error; }

@@ -917,6 +917,54 @@ StoreResult<int64_t> Store::CountRepos() {
 StoreResult<int64_t> Store::CountSeeders() {
   return m_impl->Count("SELECT count(*) FROM repo_seeders");
 }
+StoreStatus Store::DeleteMessage(ByteSpan id) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("DELETE FROM messages WHERE id = ?"));
+  stmt.Bind(1, id);
+  return stmt.Run();
+}
+
+StoreResult<int64_t> Store::EvictNodes(size_t keep) {
+  STORE_TRY_ASSIGN(total, CountNodes());
+  if (total <= int64_t(keep)) return int64_t(0);
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("DELETE FROM nodes WHERE node_id IN (SELECT node_id FROM nodes "
+                                         "ORDER BY score ASC, last_seen ASC LIMIT ?)"));
+  stmt.Bind(1, total - int64_t(keep));
+  STORE_TRY(stmt.Run());
+  return m_impl->Changes();
+}
+
+StoreStatus Store::RecordContact(ByteSpan node_id, bool online, double score_delta, uint64_t now_ms) {
+  STORE_TRY_ASSIGN(now, ToInt(now_ms, "now"));
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare(
+                             "UPDATE nodes SET online = ?, score = max(-100.0, min(100.0, score + ?)), "
+                             "last_seen = max(last_seen, ?) WHERE node_id = ?"));
+  stmt.Bind(1, int64_t(online ? 1 : 0));
+  stmt.Bind(2, score_delta);
+  stmt.Bind(3, now);
+  stmt.Bind(4, node_id);
+  return stmt.Run();
+}
+
+StoreStatus Store::MarkAllOffline() {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("UPDATE nodes SET online = 0 WHERE online != 0"));
+  return stmt.Run();
+}
+
+StoreResult<int64_t> Store::CountRepoActivity(ByteSpan repo_id) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT count(*) FROM activity WHERE repo_id = ?"));
+  stmt.Bind(1, repo_id);
+  STORE_TRY_ASSIGN(row, stmt.Step());
+  return row ? stmt.Int(0) : int64_t(0);
+}
+
+StoreResult<int64_t> Store::CountAuthorActivity(ByteSpan repo_id, ByteSpan author) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT count(*) FROM activity WHERE repo_id = ? AND author = ?"));
+  stmt.Bind(1, repo_id);
+  stmt.Bind(2, author);
+  STORE_TRY_ASSIGN(row, stmt.Step());
+  return row ? stmt.Int(0) : int64_t(0);
+}
+
 StoreResult<int64_t> Store::CountActivity() {
   return m_impl->Count("SELECT count(*) FROM activity");
 }

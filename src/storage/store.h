@@ -27,7 +27,7 @@
 namespace p2pgit::storage {
 
 /** Schema version this code writes (PRAGMA user_version); older files are migrated on Open. */
-inline constexpr int CURRENT_SCHEMA_VERSION = 2;
+inline constexpr int CURRENT_SCHEMA_VERSION = 3;
 /** How long a write waits for another connection's lock before failing with StoreError::Busy. */
 inline constexpr int BUSY_TIMEOUT_MS = 5000;
 /** Id lengths checked on every write, so a caller bug cannot store a truncated key. */
@@ -248,6 +248,20 @@ class Store {
   StoreStatus SetRepoPath(ByteSpan repo_id, const std::filesystem::path& path);
   StoreResult<std::optional<std::filesystem::path>> GetRepoPath(ByteSpan repo_id);
   StoreStatus RemoveRepoPath(ByteSpan repo_id);
+
+  // ---- bounds and observations (the daemon's upkeep) ----
+  /** Removes a message (a superseded announcement); rows derived from it keep their state. */
+  StoreStatus DeleteMessage(ByteSpan id);
+  /** Keeps at most `keep` nodes, dropping the lowest score, then the least recently seen. */
+  StoreResult<int64_t> EvictNodes(size_t keep);
+  /** Records a contact outcome: online flag, score moved by `score_delta` (clamped to ±100),
+   *  last_seen raised to now. No-op for a node we have no route for. */
+  StoreStatus RecordContact(ByteSpan node_id, bool online, double score_delta, uint64_t now_ms);
+  /** Marks every node offline (a daemon starting has no connections yet). */
+  StoreStatus MarkAllOffline();
+  /** Activity events stored for a repo, and for one author in it. */
+  StoreResult<int64_t> CountRepoActivity(ByteSpan repo_id);
+  StoreResult<int64_t> CountAuthorActivity(ByteSpan repo_id, ByteSpan author);
 
   // Counts, for tests and status output.
   StoreResult<int64_t> CountMessages();

@@ -717,4 +717,29 @@ std::vector<InventoryBody> SplitInventory(std::vector<RepoId> repos, uint64_t se
   return out;
 }
 
+std::optional<Address> ParseHostPort(std::string_view text) {
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  unsigned long value = std::stoul(std::string(port));
+  if (value == 0 || value > 65535) return std::nullopt;
+  return Address{std::string(host), static_cast<uint16_t>(value)};
+}
+
+std::string FormatHostPort(const Address& address) {
+  bool v6 = address.host.find(':') != std::string::npos;
+  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
 }  // namespace p2pgit::wire

@@ -70,6 +70,12 @@ struct Address {
   bool operator==(const Address&) const = default;
 };
 
+/** Parses "host:port" or "[v6]:port" (port 1..65535); nullopt when malformed. The host is not
+ *  resolved or validated here (encoding a Node body checks it). */
+std::optional<Address> ParseHostPort(std::string_view text);
+/** "host:port", with brackets around an IPv6 literal. */
+std::string FormatHostPort(const Address& address);
+
 struct NodeBody {
   uint64_t timestamp_ms = 0;
   std::vector<Address> addresses;

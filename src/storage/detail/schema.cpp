@@ -145,7 +145,12 @@ CREATE TABLE inventory_pages (
 CREATE INDEX inventory_pages_message_id ON inventory_pages(message_id);
 )sql";
 
-constexpr std::array<const char*, 2> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2};
+// Version 3: per-author activity quotas count by (repo, author).
+constexpr const char* SCHEMA_V3 = R"sql(
+CREATE INDEX activity_repo_author ON activity(repo_id, author);
+)sql";
+
+constexpr std::array<const char*, 3> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3};
 static_assert(MIGRATIONS.size() == CURRENT_SCHEMA_VERSION, "one migration per schema version");
 
 }  // namespace

@@ -1,0 +1,674 @@
+#include "node/daemon.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "gossip/admission.h"
+#include "gossip/peer_guard.h"
+#include "gossip/router.h"
+#include "identity/did.h"
+#include "node/control_socket.h"
+#include "node/tables_json.h"
+#include "routing/routing_state.h"
+#include "storage/store.h"
+#include "transport/endpoint.h"
+#include "wire/gossip_frame.h"
+#include "wire/message.h"
+
+namespace p2pgit::node {
+
+namespace {
+
+using transport::PeerId;
+using SteadyClock = std::chrono::steady_clock;
+
+uint64_t WallMs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+std::string ShortId(const PeerId& peer) {
+  std::string id = identity::EncodeDidKey(peer);
+  return id.substr(0, 8 + 12) + "…";
+}
+
+bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::" || host.empty(); }
+
+std::string AddressText(const storage::NodeAddress& a) { return wire::FormatHostPort({a.host, a.port}); }
+
+std::optional<PeerId> KeyOf(const Bytes& b) {
+  if (b.size() != identity::PUBLIC_KEY_BYTES) return std::nullopt;
+  PeerId k;
+  std::copy(b.begin(), b.end(), k.begin());
+  return k;
+}
+
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  Impl(identity::NodeKey key, DaemonConfig config) : m_key(std::move(key)), m_config(std::move(config)) {}
+
+  Result<bool, std::string> Start();
+  void Stop();
+  nlohmann::json Handle(const nlohmann::json& request);
+  std::vector<std::string> ListenAddresses() const { return m_listen_addresses; }
+
+ private:
+  // ---- per-peer state (worker thread) ----
+  struct PeerState {
+    std::string address;
+    bool we_dialed = false;
+    uint64_t connected_at_ms = 0;
+    uint64_t cursor = 0;  // the peer's arrival number we have reconciled up to
+    bool reconcile_in_flight = false;
+    SteadyClock::time_point next_reconcile{};
+  };
+  struct DialTarget {
+    std::vector<std::string> addresses;
+    size_t next_address = 0;
+    bool bootstrap = false;
+    bool dialing = false;
+    Millis backoff = RECONNECT_BACKOFF_MIN;
+    SteadyClock::time_point next_attempt{};
+  };
+
+  // ---- the worker's queue ----
+  void Post(std::function<void()> task, bool droppable = false);
+  void WorkerLoop();
+
+  // ---- events (worker thread) ----
+  void OnConnected(const transport::PeerInfo& info);
+  void OnDisconnected(const PeerId& peer, const std::string& reason);
+  void OnFrame(const PeerId& peer, const Bytes& bytes);
+  void OnGossipMessage(const PeerId& from, const Bytes& envelope);
+  void OnIHave(const PeerId& from, const std::vector<wire::MessageId>& ids);
+  void OnIWant(const PeerId& from, const std::vector<wire::MessageId>& ids);
+  void OnReconcileRequest(const PeerId& from, const wire::ReconcileRequestFrame& request);
+  void OnReconcileAnswer(const PeerId& from, const wire::ReconcileAnswerFrame& answer);
+  void Tick();
+  void Maintain(SteadyClock::time_point now);
+  void AskReconcile(const PeerId& peer);
+  void Announce();
+  gossip::AdmissionResult AdmitLocal(const Bytes& envelope, std::optional<PeerId> from);
+  void AfterAdmission(const gossip::AdmissionResult& result, const std::optional<PeerId>& from);
+  void SendFrames(const std::vector<gossip::GossipFrame>& frames);
+  void Send(const PeerId& peer, const wire::GossipFrameBody& frame);
+  void Penalize(const PeerId& peer, const std::string& why);
+  void DialTargetNow(const PeerId& peer, DialTarget& target);
+  nlohmann::json StatusJson();
+  void Log(const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+  identity::NodeKey m_key;
+  DaemonConfig m_config;
+  std::vector<std::string> m_listen_addresses;
+  std::vector<wire::Address> m_announce;
+
+  std::unique_ptr<transport::Endpoint> m_endpoint;
+  std::unique_ptr<ControlServer> m_control;
+
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  std::deque<std::function<void()>> m_queue;
+  bool m_stopping = false;
+  uint64_t m_events_dropped = 0;
+  std::thread m_worker;
+
+  // Worker-owned.
+  std::optional<storage::Store> m_store;
+  std::unique_ptr<routing::StoreRoutingState> m_state;
+  std::unique_ptr<gossip::Admission> m_admission;
+  std::unique_ptr<gossip::GossipRouter> m_router;
+  gossip::PeerGuard m_guard;
+  std::map<PeerId, PeerState> m_peers;
+  std::map<PeerId, DialTarget> m_targets;
+  std::mt19937_64 m_rng{std::random_device{}()};
+  uint64_t m_last_announce_ms = 0;
+  SteadyClock::time_point m_next_announce{};
+  SteadyClock::time_point m_next_reconcile_round{};
+  SteadyClock::time_point m_next_upkeep{};
+  SteadyClock::time_point m_next_discovery{};
+  SteadyClock::time_point m_started = SteadyClock::now();
+  uint64_t m_frames_in = 0, m_frames_bad = 0, m_messages_forwarded = 0;
+};
+
+void Daemon::Impl::Log(const char* format, ...) {
+  if (!m_config.log) return;
+  char line[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  std::fprintf(stderr, "%s: %s\n", m_config.relay ? "relay" : "node", line);
+}
+
+Result<bool, std::string> Daemon::Impl::Start() {
+  std::error_code ec;
+  std::filesystem::create_directories(m_config.home, ec);
+  auto store = storage::Store::Open(m_config.home / "store.db");
+  if (!store) return Fail(std::string(), "cannot open the store: " + store.message());
+  m_store.emplace(std::move(*store));
+  (void)m_store->MarkAllOffline();
+  m_state = std::make_unique<routing::StoreRoutingState>(*m_store);
+  m_admission = std::make_unique<gossip::Admission>(*m_state);
+  m_router = std::make_unique<gossip::GossipRouter>(m_rng());
+
+  for (const auto& text : m_config.announce) {
+    auto addr = wire::ParseHostPort(text);
+    if (!addr) return Fail(std::string(), "--announce '" + text + "' must be HOST:PORT");
+    if (IsWildcard(addr->host)) return Fail(std::string(), "--announce '" + text + "': a wildcard address cannot be dialled; give the address peers should use");
+    m_announce.push_back(*addr);
+  }
+  for (const auto& text : m_config.bootstrap) {
+    auto parsed = transport::ParseNodeAddress(text);
+    if (!parsed) return Fail(std::string(), "bootstrap: " + parsed.message());
+    if (parsed->first == m_key.public_key()) continue;  // our own address in a shared config
+    auto& target = m_targets[parsed->first];
+    target.bootstrap = true;
+    target.addresses.push_back(parsed->second);
+  }
+
+  transport::EndpointConfig tc;
+  tc.listen = m_config.listen;
+  tc.max_connections = m_config.max_connections != 0 ? m_config.max_connections
+                                                     : (m_config.relay ? transport::MAX_CONNECTIONS : NODE_MAX_CONNECTIONS);
+  if (m_config.idle_timeout.count() > 0) {
+    tc.idle_timeout = m_config.idle_timeout;
+    tc.keep_alive = std::min<transport::Duration>(tc.keep_alive, m_config.idle_timeout / 3);
+  }
+  transport::EndpointHandlers handlers;
+  handlers.on_connected = [this](const transport::PeerInfo& info) { Post([this, info] { OnConnected(info); }); };
+  handlers.on_disconnected = [this](const PeerId& peer, const std::string& reason) {
+    Post([this, peer, reason] { OnDisconnected(peer, reason); });
+  };
+  handlers.on_message = [this](const PeerId& peer, Bytes message) {
+    Post([this, peer, m = std::move(message)] { OnFrame(peer, m); }, /*droppable=*/true);
+  };
+  handlers.on_stream = [](std::shared_ptr<transport::Stream> stream) { stream->Reset(); };
+  auto endpoint = transport::Endpoint::Create(m_key, tc, handlers);
+  if (!endpoint) return Fail(std::string(), "cannot start the endpoint: " + endpoint.message());
+  m_endpoint = std::move(*endpoint);
+  if (!m_config.listen.empty()) m_listen_addresses = m_endpoint->LocalAddresses();
+
+  // Without --announce, a listen address bound to one specific IP is announced as bound.
+  if (m_announce.empty()) {
+    for (const auto& bound : m_listen_addresses) {
+      auto addr = wire::ParseHostPort(bound);
+      if (addr && !IsWildcard(addr->host)) m_announce.push_back(*addr);
+    }
+    if (m_announce.empty() && !m_config.listen.empty())
+      Log("listening on a wildcard address: not announcing any address (use --announce HOST:PORT)");
+  }
+
+  auto control = ControlServer::Start(ControlSocketPath(m_config.home),
+                                      [this](const nlohmann::json& request) { return Handle(request); });
+  if (!control) {
+    m_endpoint->Stop();
+    return Fail(std::string(), control.code() == ControlError::AlreadyRunning
+                                   ? "a daemon is already running for " + m_config.home.string()
+                                   : "cannot open the control socket: " + control.message());
+  }
+  m_control = std::move(*control);
+  m_worker = std::thread([this] { WorkerLoop(); });
+  Post([this] {
+    Announce();
+    Maintain(SteadyClock::now());
+  });
+  return true;
+}
+
+void Daemon::Impl::Stop() {
+  {
+    std::lock_guard lock(m_mu);
+    if (m_stopping) return;
+  }
+  m_control.reset();  // no new requests
+  if (m_endpoint) m_endpoint->Stop();
+  {
+    std::lock_guard lock(m_mu);
+    m_stopping = true;
+  }
+  m_cv.notify_all();
+  if (m_worker.joinable()) m_worker.join();
+  if (m_store) (void)m_store->MarkAllOffline();
+}
+
+void Daemon::Impl::Post(std::function<void()> task, bool droppable) {
+  {
+    std::lock_guard lock(m_mu);
+    if (m_stopping) return;
+    if (droppable && m_queue.size() >= MAX_QUEUED_EVENTS) {
+      ++m_events_dropped;
+      return;
+    }
+    m_queue.push_back(std::move(task));
+  }
+  m_cv.notify_one();
+}
+
+void Daemon::Impl::WorkerLoop() {
+  auto next_tick = SteadyClock::now();
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(m_mu);
+      m_cv.wait_until(lock, next_tick, [this] { return m_stopping || !m_queue.empty(); });
+      if (m_stopping) return;
+      if (!m_queue.empty()) {
+        task = std::move(m_queue.front());
+        m_queue.pop_front();
+      }
+    }
+    if (task) task();
+    if (SteadyClock::now() >= next_tick) {
+      Tick();
+      next_tick = SteadyClock::now() + 250ms;
+    }
+  }
+}
+
+nlohmann::json Daemon::Impl::Handle(const nlohmann::json& request) {
+  auto promise = std::make_shared<std::promise<nlohmann::json>>();
+  auto future = promise->get_future();
+  Post([this, request, promise] {
+    nlohmann::json out;
+    std::string command = request.value("command", "");
+    if (command == "status") {
+      out = StatusJson();
+    } else if (command == "nodes") {
+      std::set<PeerId> connected;
+      for (const auto& [peer, _] : m_peers) connected.insert(peer);
+      auto nodes = NodesJson(*m_store, &connected);
+      out = nodes ? nlohmann::json{{"ok", true}, {"nodes", *nodes}}
+                  : nlohmann::json{{"ok", false}, {"error", "cannot read the node table: " + nodes.message()}};
+    } else if (command == "repos") {
+      auto repos = ReposJson(*m_store);
+      out = repos ? nlohmann::json{{"ok", true}, {"repos", *repos}}
+                  : nlohmann::json{{"ok", false}, {"error", "cannot read the repo table: " + repos.message()}};
+    } else if (command == "publish") {
+      auto hex = request.value("message", "");
+      auto decoded = FromHex(hex);
+      if (!decoded) {
+        out = {{"ok", false}, {"error", "message is not hex"}};
+      } else {
+        auto result = AdmitLocal(*decoded, std::nullopt);
+        bool good = result.verdict == gossip::Verdict::Accepted || result.verdict == gossip::Verdict::Duplicate ||
+                    result.verdict == gossip::Verdict::Pending;
+        out = {{"ok", good}, {"verdict", gossip::VerdictName(result.verdict)}};
+        if (!good) out["error"] = std::string(gossip::VerdictName(result.verdict)) + ": " + result.reason;
+        if (result.message) out["id"] = ToHex(result.message->id);
+      }
+    } else {
+      out = {{"ok", false}, {"error", "unknown command '" + command + "'"}};
+    }
+    promise->set_value(std::move(out));
+  });
+  if (future.wait_for(10s) != std::future_status::ready) return {{"ok", false}, {"error", "the daemon is busy or stopping"}};
+  return future.get();
+}
+
+// ---- events ----
+
+void Daemon::Impl::OnConnected(const transport::PeerInfo& info) {
+  auto now = SteadyClock::now();
+  if (m_guard.IsBanned(info.peer, now)) {
+    Log("refusing banned peer %s", ShortId(info.peer).c_str());
+    m_endpoint->Disconnect(info.peer);
+    return;
+  }
+  PeerState& p = m_peers[info.peer];
+  p.address = info.remote_address;
+  p.we_dialed = info.we_dialed;
+  p.connected_at_ms = WallMs();
+  m_router->AddPeer(info.peer);
+  if (auto it = m_targets.find(info.peer); it != m_targets.end()) {
+    it->second.dialing = false;
+    it->second.backoff = RECONNECT_BACKOFF_MIN;
+  }
+  (void)m_store->RecordContact(info.peer, true, 1.0, WallMs());
+  Log("connected %s %s (%s)", info.we_dialed ? "to" : "from", identity::EncodeDidKey(info.peer).c_str(),
+      info.remote_address.c_str());
+  AskReconcile(info.peer);
+}
+
+void Daemon::Impl::OnDisconnected(const PeerId& peer, const std::string& reason) {
+  auto it = m_peers.find(peer);
+  if (it == m_peers.end()) return;
+  m_peers.erase(it);
+  m_router->RemovePeer(peer);
+  (void)m_store->RecordContact(peer, false, 0.0, WallMs());
+  if (auto t = m_targets.find(peer); t != m_targets.end()) {
+    t->second.dialing = false;
+    t->second.next_attempt = SteadyClock::now() + t->second.backoff;
+  }
+  Log("disconnected %s: %s", ShortId(peer).c_str(), reason.c_str());
+}
+
+void Daemon::Impl::Penalize(const PeerId& peer, const std::string& why) {
+  (void)m_store->RecordContact(peer, m_peers.count(peer) != 0, -10.0, WallMs());
+  Log("dropping %s: %s", identity::EncodeDidKey(peer).c_str(), why.c_str());
+  m_endpoint->Disconnect(peer);
+}
+
+void Daemon::Impl::OnFrame(const PeerId& peer, const Bytes& bytes) {
+  ++m_frames_in;
+  auto decision = m_guard.OnFrame(peer, bytes.size(), SteadyClock::now());
+  if (decision == gossip::PeerDecision::Drop) return;
+  if (decision == gossip::PeerDecision::Disconnect) return Penalize(peer, "over its gossip rate budget");
+  auto frame = wire::DecodeGossipFrame(bytes);
+  if (!frame) {
+    if (frame.code() == wire::WireError::UnknownType) return;  // a newer peer: ignored, not misbehaviour
+    ++m_frames_bad;
+    if (m_guard.OnVerdict(peer, gossip::Verdict::Malformed, SteadyClock::now()) == gossip::PeerDecision::Disconnect)
+      Penalize(peer, "malformed gossip frames (banned)");
+    return;
+  }
+  std::visit(
+      [&](auto& f) {
+        using F = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<F, wire::MessageFrame>) OnGossipMessage(peer, f.message);
+        if constexpr (std::is_same_v<F, wire::IHaveFrame>) OnIHave(peer, f.ids);
+        if constexpr (std::is_same_v<F, wire::IWantFrame>) OnIWant(peer, f.ids);
+        if constexpr (std::is_same_v<F, wire::ReconcileRequestFrame>) OnReconcileRequest(peer, f);
+        if constexpr (std::is_same_v<F, wire::ReconcileAnswerFrame>) OnReconcileAnswer(peer, f);
+      },
+      *frame);
+}
+
+gossip::AdmissionResult Daemon::Impl::AdmitLocal(const Bytes& envelope, std::optional<PeerId> from) {
+  auto result = m_admission->Admit(envelope, WallMs());
+  AfterAdmission(result, from);
+  return result;
+}
+
+void Daemon::Impl::AfterAdmission(const gossip::AdmissionResult& result, const std::optional<PeerId>& from) {
+  if (result.verdict == gossip::Verdict::Accepted && result.message) {
+    const auto& m = *result.message;
+    // A node we are connected to is online whatever its (new) route row says.
+    if (m.type() == wire::MessageType::Node && m_peers.count(m.author) != 0)
+      (void)m_store->RecordContact(m.author, true, 0.0, WallMs());
+    auto frames = m_router->OnAccepted(m, from, WallMs());
+    m_messages_forwarded += frames.size();
+    SendFrames(frames);
+    return;
+  }
+  if (from && gossip::IsMisbehaviour(result.verdict)) {
+    Log("rejected message from %s: %s: %s", ShortId(*from).c_str(), gossip::VerdictName(result.verdict),
+        result.reason.c_str());
+    if (m_guard.OnVerdict(*from, result.verdict, SteadyClock::now()) == gossip::PeerDecision::Disconnect)
+      Penalize(*from, std::string("repeated ") + gossip::VerdictName(result.verdict) + " messages (banned)");
+    else
+      (void)m_store->RecordContact(*from, true, -2.0, WallMs());
+  }
+}
+
+void Daemon::Impl::OnGossipMessage(const PeerId& from, const Bytes& envelope) { AdmitLocal(envelope, from); }
+
+void Daemon::Impl::OnIHave(const PeerId& from, const std::vector<wire::MessageId>& ids) {
+  std::vector<gossip::GossipFrame> frames;
+  for (const auto& id : ids) {
+    auto out = m_router->OnIHave(from, id, m_state->HasMessage(id), WallMs());
+    frames.insert(frames.end(), out.begin(), out.end());
+  }
+  SendFrames(frames);
+}
+
+void Daemon::Impl::OnIWant(const PeerId& from, const std::vector<wire::MessageId>& ids) {
+  for (const auto& id : ids) {
+    if (auto frame = m_router->OnIWant(from, id)) {
+      Send(from, wire::MessageFrame{*frame->message});
+      continue;
+    }
+    // Older than the router's cache: served from the store (reconciliation asks for these).
+    auto stored = m_store->GetMessage(id);
+    if (stored.ok() && stored->has_value()) Send(from, wire::MessageFrame{(*stored)->raw});
+  }
+}
+
+void Daemon::Impl::OnReconcileRequest(const PeerId& from, const wire::ReconcileRequestFrame& request) {
+  uint64_t limit = std::clamp<uint64_t>(request.limit, 1, wire::MAX_RECONCILE_ENTRIES);
+  int64_t cursor = int64_t(std::min<uint64_t>(request.cursor, uint64_t(INT64_MAX)));
+  auto page = m_store->MessagesSince(cursor, size_t(limit) + 1);
+  if (!page) return;
+  wire::ReconcileAnswerFrame answer;
+  answer.next_cursor = request.cursor;
+  for (size_t i = 0; i < page->size() && i < limit; ++i) {
+    const auto& m = (*page)[i];
+    if (m.id.size() != 32) continue;
+    wire::MessageId id;
+    std::copy(m.id.begin(), m.id.end(), id.begin());
+    answer.ids.push_back(id);
+    answer.next_cursor = uint64_t(m.arrival);
+  }
+  answer.more = page->size() > limit;
+  Send(from, answer);
+}
+
+void Daemon::Impl::OnReconcileAnswer(const PeerId& from, const wire::ReconcileAnswerFrame& answer) {
+  auto it = m_peers.find(from);
+  if (it == m_peers.end()) return;
+  PeerState& p = it->second;
+  if (!p.reconcile_in_flight) return;  // unsolicited
+  p.reconcile_in_flight = false;
+  if (answer.next_cursor < p.cursor) return;  // a peer cannot move our cursor back
+  p.cursor = answer.next_cursor;
+  wire::IWantFrame want;
+  for (const auto& id : answer.ids) {
+    if (m_state->HasMessage(id)) continue;
+    want.ids.push_back(id);
+    if (want.ids.size() == wire::MAX_IDS_PER_FRAME) {
+      Send(from, want);
+      want.ids.clear();
+    }
+  }
+  if (!want.ids.empty()) Send(from, want);
+  if (answer.more) p.next_reconcile = SteadyClock::now() + RECONCILE_PAGE_GAP;
+  else p.next_reconcile = SteadyClock::now() + m_config.reconcile_interval;
+}
+
+void Daemon::Impl::AskReconcile(const PeerId& peer) {
+  auto it = m_peers.find(peer);
+  if (it == m_peers.end()) return;
+  it->second.reconcile_in_flight = true;
+  it->second.next_reconcile = SteadyClock::now() + m_config.reconcile_interval;
+  Send(peer, wire::ReconcileRequestFrame{it->second.cursor, RECONCILE_PAGE_IDS});
+}
+
+void Daemon::Impl::SendFrames(const std::vector<gossip::GossipFrame>& frames) {
+  // Ids to one peer are batched into as few IHAVE/IWANT frames as fit a datagram.
+  std::map<PeerId, wire::IHaveFrame> ihaves;
+  std::map<PeerId, wire::IWantFrame> iwants;
+  for (const auto& f : frames) {
+    switch (f.kind) {
+      case gossip::GossipFrame::Kind::Full: Send(f.to, wire::MessageFrame{*f.message}); break;
+      case gossip::GossipFrame::Kind::IHave: {
+        auto& batch = ihaves[f.to];
+        batch.ids.push_back(f.id);
+        if (batch.ids.size() == wire::MAX_IDS_PER_FRAME) {
+          Send(f.to, batch);
+          batch.ids.clear();
+        }
+        break;
+      }
+      case gossip::GossipFrame::Kind::IWant: {
+        auto& batch = iwants[f.to];
+        batch.ids.push_back(f.id);
+        if (batch.ids.size() == wire::MAX_IDS_PER_FRAME) {
+          Send(f.to, batch);
+          batch.ids.clear();
+        }
+        break;
+      }
+    }
+  }
+  for (auto& [peer, batch] : ihaves)
+    if (!batch.ids.empty()) Send(peer, batch);
+  for (auto& [peer, batch] : iwants)
+    if (!batch.ids.empty()) Send(peer, batch);
+}
+
+void Daemon::Impl::Send(const PeerId& peer, const wire::GossipFrameBody& frame) {
+  Bytes bytes = wire::EncodeGossipFrame(frame);
+  (void)m_endpoint->SendMessage(peer, bytes);  // NotConnected: the peer left; reconciliation repairs
+}
+
+// ---- timers ----
+
+void Daemon::Impl::Tick() {
+  auto now = SteadyClock::now();
+  SendFrames(m_router->Tick(WallMs()));
+  for (const auto& released : m_admission->ReleasePending(WallMs())) AfterAdmission(released, std::nullopt);
+  for (auto& [peer, p] : m_peers) {
+    if (now >= p.next_reconcile) AskReconcile(peer);
+  }
+  if (now >= m_next_announce) Announce();
+  if (now >= m_next_upkeep) {
+    m_next_upkeep = now + 60s;
+    (void)m_store->ExpireNodes(WallMs());
+    // Uptime raises the score of peers that stay connected.
+    for (const auto& [peer, _] : m_peers) (void)m_store->RecordContact(peer, true, 0.5, WallMs());
+  }
+  Maintain(now);
+}
+
+void Daemon::Impl::DialTargetNow(const PeerId& peer, DialTarget& target) {
+  if (target.addresses.empty()) return;
+  target.dialing = true;
+  std::string address = target.addresses[target.next_address++ % target.addresses.size()];
+  m_endpoint->Dial(peer, address, [this, peer, address](transport::TResult<transport::PeerInfo> r) {
+    if (r) return;  // OnConnected follows
+    std::string error = r.message();
+    Post([this, peer, address, error] {
+      auto it = m_targets.find(peer);
+      if (it == m_targets.end()) return;
+      DialTarget& t = it->second;
+      t.dialing = false;
+      t.next_attempt = SteadyClock::now() + t.backoff;
+      Log("dial %s at %s failed: %s (retry in %lld s)", ShortId(peer).c_str(), address.c_str(), error.c_str(),
+          static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(t.backoff).count()));
+      t.backoff = std::min(t.backoff * 2, RECONNECT_BACKOFF_MAX);
+      (void)m_store->RecordContact(peer, false, -1.0, WallMs());
+      if (!t.bootstrap && t.backoff >= RECONNECT_BACKOFF_MAX) m_targets.erase(it);  // try someone else
+    });
+  });
+}
+
+void Daemon::Impl::Maintain(SteadyClock::time_point now) {
+  // Bootstrap peers: always wanted, redialled with backoff.
+  for (auto& [peer, target] : m_targets) {
+    if (m_peers.count(peer) != 0 || target.dialing || now < target.next_attempt) continue;
+    if (target.bootstrap) DialTargetNow(peer, target);
+  }
+  // Other known nodes with addresses, by score, up to the outbound target.
+  size_t outbound = 0;
+  for (const auto& [peer, p] : m_peers) {
+    auto t = m_targets.find(peer);
+    if (p.we_dialed && (t == m_targets.end() || !t->second.bootstrap)) ++outbound;
+  }
+  for (const auto& [peer, target] : m_targets)
+    if (!target.bootstrap && target.dialing) ++outbound;
+  if (outbound >= m_config.outbound_peers || now < m_next_discovery) return;
+  m_next_discovery = now + 2s;  // the table scan is not free on a large table
+  auto nodes = m_store->ListNodes();  // highest score first
+  if (!nodes) return;
+  for (const auto& n : *nodes) {
+    if (outbound >= m_config.outbound_peers) break;
+    auto key = KeyOf(n.node_id);
+    if (!key || *key == m_key.public_key() || n.addresses.empty() || m_peers.count(*key) != 0) continue;
+    if (m_guard.IsBanned(*key, now)) continue;
+    auto& target = m_targets[*key];
+    if (target.dialing || now < target.next_attempt) continue;
+    target.addresses.clear();
+    for (const auto& a : n.addresses) target.addresses.push_back(AddressText(a));
+    DialTargetNow(*key, target);
+    ++outbound;
+  }
+}
+
+void Daemon::Impl::Announce() {
+  wire::NodeBody body;
+  body.timestamp_ms = std::max(WallMs(), m_last_announce_ms + 1);
+  m_last_announce_ms = body.timestamp_ms;
+  body.addresses = m_announce;
+  body.relay = m_config.relay;
+  body.alias = m_config.alias;
+  auto message = wire::SignMessage(m_key, body);
+  auto result = AdmitLocal(message.encoded, std::nullopt);
+  if (result.verdict != gossip::Verdict::Accepted)
+    Log("own node announcement not accepted: %s %s", gossip::VerdictName(result.verdict), result.reason.c_str());
+  m_next_announce = SteadyClock::now() + m_config.reannounce_interval;
+}
+
+nlohmann::json Daemon::Impl::StatusJson() {
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& [peer, p] : m_peers)
+    peers.push_back({{"node_id", identity::EncodeDidKey(peer)}, {"address", p.address},
+                     {"direction", p.we_dialed ? "outbound" : "inbound"}, {"connected_at", p.connected_at_ms}});
+  nlohmann::json announce = nlohmann::json::array();
+  for (const auto& a : m_announce) announce.push_back(wire::FormatHostPort(a));
+  auto followed = m_store->ListFollowed();
+  nlohmann::json held = nlohmann::json::array();
+  if (followed)
+    for (const auto& r : *followed) held.push_back(RepoIdText(r));
+  nlohmann::json verdicts = nlohmann::json::object();
+  for (const auto& [v, n] : m_admission->counters().by_verdict) verdicts[gossip::VerdictName(v)] = n;
+  auto stats = m_endpoint->Stats();
+  auto count = [](auto r) { return r.ok() ? *r : int64_t(-1); };
+  return {{"ok", true},
+          {"node_id", identity::EncodeDidKey(m_key.public_key())},
+          {"role", m_config.relay ? "relay" : "node"},
+          {"alias", m_config.alias},
+          {"listen", m_listen_addresses},
+          {"announce", announce},
+          {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - m_started).count()},
+          {"peers", peers},
+          {"repos", held},
+          {"tables",
+           {{"nodes", count(m_store->CountNodes())},
+            {"repos", count(m_store->CountRepos())},
+            {"messages", count(m_store->CountMessages())},
+            {"activity", count(m_store->CountActivity())}}},
+          {"gossip",
+           {{"frames_in", m_frames_in},
+            {"frames_malformed", m_frames_bad},
+            {"frames_out", m_messages_forwarded},
+            {"verdicts", verdicts},
+            {"pending", m_admission->pending_count()},
+            {"throttled_frames", m_guard.counters().throttled_frames},
+            {"bans", m_guard.counters().bans},
+            {"events_dropped", m_events_dropped}}},
+          {"transport",
+           {{"connections", stats.connections_open},
+            {"handshakes_failed", stats.handshakes_failed},
+            {"packets_ignored", stats.packets_ignored},
+            {"datagrams_sent", stats.datagrams_sent},
+            {"datagrams_received", stats.datagrams_received}}}};
+}
+
+// ---- Daemon ----
+
+Result<std::unique_ptr<Daemon>, std::string> Daemon::Start(const identity::NodeKey& key, DaemonConfig config) {
+  auto impl = std::make_unique<Impl>(identity::NodeKey::FromSeed(key.seed()), std::move(config));
+  auto started = impl->Start();
+  if (!started) return started.error();
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Daemon::~Daemon() { Stop(); }
+void Daemon::Stop() { m_impl->Stop(); }
+std::vector<std::string> Daemon::ListenAddresses() const { return m_impl->ListenAddresses(); }
+nlohmann::json Daemon::Handle(const nlohmann::json& request) { return m_impl->Handle(request); }
+
+}  // namespace p2pgit::node
