@@ -25,7 +25,7 @@ struct DaemonFlags {
   double reconcile_interval_s = 0;
   double reannounce_interval_s = 0;
   double idle_timeout_s = 0;
-  size_t outbound_peers = 0;
+  int64_t outbound_peers = -1;  // -1: the default
   size_t max_connections = 0;
 };
 
@@ -62,7 +62,7 @@ Status<int> ApplyConfigFile(const std::filesystem::path& path, DaemonFlags& flag
   }
   if (flags.alias.empty()) flags.alias = table["alias"].value_or(std::string());
   if (flags.reconcile_interval_s == 0) flags.reconcile_interval_s = table["reconcile_interval_s"].value_or(0.0);
-  if (flags.outbound_peers == 0) flags.outbound_peers = size_t(table["outbound_peers"].value_or(int64_t(0)));
+  if (flags.outbound_peers < 0) flags.outbound_peers = table["outbound_peers"].value_or(int64_t(-1));
   if (flags.max_connections == 0) flags.max_connections = size_t(table["max_connections"].value_or(int64_t(0)));
   return Ok{};
 }
@@ -100,7 +100,7 @@ int RunDaemon(bool relay, DaemonFlags flags) {
   if (flags.reconcile_interval_s > 0) config.reconcile_interval = Seconds(flags.reconcile_interval_s);
   if (flags.reannounce_interval_s > 0) config.reannounce_interval = Seconds(flags.reannounce_interval_s);
   if (flags.idle_timeout_s > 0) config.idle_timeout = Seconds(flags.idle_timeout_s);
-  if (flags.outbound_peers > 0) config.outbound_peers = flags.outbound_peers;
+  if (flags.outbound_peers >= 0) config.outbound_peers = size_t(flags.outbound_peers);
   config.max_connections = flags.max_connections;
   auto daemon = node::Daemon::Start(*key, config);
   if (!daemon) return ReportError(daemon.message());
@@ -159,7 +159,7 @@ void AddDaemonOptions(CLI::App* cmd, std::shared_ptr<DaemonFlags> flags) {
   cmd->add_option("--reconcile-interval", flags->reconcile_interval_s, "seconds between catch-up rounds with each peer (default 60)");
   cmd->add_option("--reannounce-interval", flags->reannounce_interval_s, "seconds between Node announcements (default 1800)");
   cmd->add_option("--idle-timeout", flags->idle_timeout_s, "seconds of silence before a peer is dropped (default 30)");
-  cmd->add_option("--outbound-peers", flags->outbound_peers, "non-bootstrap peers to keep dialled (default 8)");
+  cmd->add_option("--outbound-peers", flags->outbound_peers, "non-bootstrap peers to keep dialled (default 8; 0: bootstrap peers only)");
   cmd->add_option("--max-connections", flags->max_connections, "connections accepted (default: node 128, relay 2048)");
 }
 

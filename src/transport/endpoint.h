@@ -35,9 +35,10 @@ inline constexpr char ALPN[] = "p2pgit/1";
 /** Largest request/response frame. A frame header announcing more closes the stream: a peer must
  *  not make us allocate unbounded memory for one request (bulk data uses the raw mode). */
 inline constexpr uint32_t MAX_FRAME_BYTES = 16u << 20;
-/** Largest message (datagram or its stream fallback): gossip messages are small; a larger one is
- *  a misbehaving peer trying to pin memory. */
-inline constexpr uint32_t MAX_MESSAGE_BYTES = 1u << 20;
+/** Largest message (datagram or its stream fallback): the largest gossip frame (a 4 MiB signed
+ *  message plus framing, wire::MAX_FRAME_BYTES); a larger one is a misbehaving peer trying to pin
+ *  memory, and its stream is reset. Connection flow control bounds the sum in flight. */
+inline constexpr uint32_t MAX_MESSAGE_BYTES = (4u << 20) + 64;
 /** Connections per endpoint: each costs ~40-80 KB of ngtcp2/GnuTLS state, so a flood of
  *  handshakes from fresh keys must not exhaust memory; a relay raises it. */
 inline constexpr size_t MAX_CONNECTIONS = 2048;
