@@ -313,3 +313,63 @@ TEST_F(GitPackTransferTest, BadArgumentsToCommitLeaveTheReceiverUsable) {
 }
 
 }  // namespace
+
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+/** Figures on the benchmark repository (not part of the suite):
+ *  P2PGIT_BENCH_REPO=/path/from/make_bench_repo.sh git_pack_transfer_test \
+ *    --gtest_also_run_disabled_tests --gtest_filter='*Figures*' */
+TEST_F(GitPackTransferTest, DISABLED_FiguresOnBenchRepo) {
+  const char* repo = std::getenv("P2PGIT_BENCH_REPO");
+  if (repo == nullptr) GTEST_SKIP() << "set P2PGIT_BENCH_REPO";
+  std::filesystem::path work(repo);
+  auto clock = std::chrono::steady_clock::now;
+
+  auto t = clock();
+  auto a = StorageRepo::OpenOrCreate(Dir("a.git"));
+  auto imported = ImportWorkingRepo(*a, work);
+  ASSERT_TRUE(imported) << imported.message();
+  ASSERT_TRUE(a->SetNamespace(Key(1), imported->refs));
+  std::printf("import (link + connectivity): %.2f s, %zu packs linked, streamed=%d\n", Seconds(t),
+              imported->packs_linked, imported->streamed);
+
+  for (bool strict : {false, true}) {
+    auto b = StorageRepo::OpenOrCreate(Dir(strict ? "b-strict.git" : "b.git"));
+    t = clock();
+    auto receiver = PackReceiver::Start(*b, ReceiveOptions{.strict = strict});
+    GitStatus fed = Ok{};
+    auto served = ServePack(*a, Tips(imported->refs), {}, [&](ByteSpan chunk) {
+      fed = receiver->Feed(chunk);
+      return fed.ok();
+    });
+    ASSERT_TRUE(served) << served.message();
+    ASSERT_TRUE(receiver->Commit({{Key(1), imported->refs}}));
+    std::printf("full transfer (strict=%d): %.2f s, %.1f MB\n", strict, Seconds(t), served->bytes / 1e6);
+  }
+
+  auto pack_file = Dir("all.pack");
+  Sh("git --git-dir=" + ShellQuote(a->path().string()) + " pack-objects --all --stdout -q > " +
+     ShellQuote(pack_file.string()));
+  Sh("git init -q --bare " + ShellQuote(Dir("floor.git").string()));
+  t = clock();
+  Sh("git --git-dir=" + ShellQuote(Dir("floor.git").string()) + " index-pack --stdin < " +
+     ShellQuote(pack_file.string()) + " > /dev/null");
+  std::printf("floor (git index-pack --stdin of the same pack): %.2f s\n", Seconds(t));
+
+  // 50 new commits, synced with haves.
+  Sh("git clone -q " + ShellQuote(work.string()) + " " + ShellQuote(Dir("work2").string()));
+  AddCommits(Dir("work2"), 50, "sync");
+  auto again = ImportWorkingRepo(*a, Dir("work2"));
+  ASSERT_TRUE(again) << again.message();
+  ASSERT_TRUE(a->SetNamespace(Key(1), again->refs));
+  auto b = StorageRepo::Open(Dir("b.git"));
+  t = clock();
+  uint64_t bytes = Transfer(*a, *b, {{Key(1), again->refs}}, *b->ListTips());
+  std::printf("incremental (50 commits): %.2f s, %llu bytes\n", Seconds(t), static_cast<unsigned long long>(bytes));
+}
+
+}  // namespace
