@@ -171,16 +171,16 @@ TEST_F(GitPackTransferTest, PackMissingAnObjectIsRejectedAndStoreUnchanged) {
   Bytes pack = MakePack(a.path(), tip + "\n^" + tip + "~3\n");
   auto st = Receive(*b, pack, {{Key(1), refs}});
   EXPECT_EQ(st.code(), GitError::MissingObjects) << st.message();
+  EXPECT_NE(st.message().find("not fully connected"), std::string::npos) << st.message();
   EXPECT_EQ(Snap(*b), before);
   EXPECT_EQ(Quarantines(*b), 0);
 
-  // Without --strict index-pack does not check links; the connectivity walk catches it.
-  auto receiver = PackReceiver::Start(*b, ReceiveOptions{.strict = false});
+  // With --strict index-pack itself notices the missing link (without it, the walk does).
+  auto receiver = PackReceiver::Start(*b, ReceiveOptions{.strict = true});
   ASSERT_TRUE(receiver);
   ASSERT_TRUE(receiver->Feed(pack));
-  auto loose = receiver->Commit({{Key(1), refs}});
-  EXPECT_EQ(loose.code(), GitError::MissingObjects) << loose.message();
-  EXPECT_NE(loose.message().find("not fully connected"), std::string::npos) << loose.message();
+  auto strict = receiver->Commit({{Key(1), refs}});
+  EXPECT_EQ(strict.code(), GitError::MissingObjects) << strict.message();
   EXPECT_EQ(Snap(*b), before);
 
   // A complete pack whose refs name a commit it does not contain.
