@@ -62,13 +62,29 @@ std::optional<uint64_t> StoreRoutingState::InventorySequence(const wire::PublicK
 }
 
 std::optional<std::string> StoreRoutingState::QuotaRefusal(const wire::SignedMessage& m) {
+  if (const auto* repo = std::get_if<wire::RepoBody>(&m.body)) {
+    auto known = m_store.GetRepo(repo->repo_id.multihash);
+    if (known.ok() && known->has_value()) return std::nullopt;  // an update
+    auto count = m_store.CountReposByCreator(repo->creator);
+    if (count.ok() && *count >= m_limits.max_repos_per_creator)
+      return "creator already has " + std::to_string(*count) + " repos (quota)";
+    return std::nullopt;
+  }
+  if (const auto* refs = std::get_if<wire::RefsBody>(&m.body)) {
+    auto known = m_store.GetRefs(refs->repo_id.multihash, m.author);
+    if (known.ok() && known->has_value()) return std::nullopt;
+    auto count = m_store.CountRefNamespacesOf(m.author);
+    if (count.ok() && *count >= m_limits.max_ref_namespaces_per_node)
+      return "node already announces refs for " + std::to_string(*count) + " repos (quota)";
+    return std::nullopt;
+  }
   const auto* activity = std::get_if<wire::ActivityBody>(&m.body);
   if (activity == nullptr) return std::nullopt;
   auto by_author = m_store.CountAuthorActivity(activity->repo_id.multihash, m.author);
-  if (by_author.ok() && *by_author >= MAX_ACTIVITY_PER_AUTHOR)
+  if (by_author.ok() && *by_author >= m_limits.max_activity_per_author)
     return "author has " + std::to_string(*by_author) + " activity events in this repo (quota)";
   auto by_repo = m_store.CountRepoActivity(activity->repo_id.multihash);
-  if (by_repo.ok() && *by_repo >= MAX_ACTIVITY_PER_REPO)
+  if (by_repo.ok() && *by_repo >= m_limits.max_activity_per_repo)
     return "repo has " + std::to_string(*by_repo) + " activity events (quota)";
   return std::nullopt;
 }
@@ -112,7 +128,7 @@ bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
       record.message_id = id;
       if (auto s = m_store.UpsertNode(record); !s) return s;
       if (is_new) {
-        if (auto evicted = m_store.EvictNodes(MAX_NODE_ROUTES); !evicted) return evicted.error();
+        if (auto evicted = m_store.EvictNodes(m_limits.max_node_routes); !evicted) return evicted.error();
       }
       return prune();
     }

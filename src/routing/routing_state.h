@@ -22,10 +22,23 @@ inline constexpr size_t MAX_NODE_ROUTES = 100'000;
  *  ones are never evicted (each is part of a DAG others may build on). */
 inline constexpr int64_t MAX_ACTIVITY_PER_AUTHOR = 10'000;
 inline constexpr int64_t MAX_ACTIVITY_PER_REPO = 200'000;
+/** New repos one creator may announce, and repos one node may announce refs for: what one key
+ *  can make every relay store is bounded (updates of existing entries are always accepted). */
+inline constexpr int64_t MAX_REPOS_PER_CREATOR = 10'000;
+inline constexpr int64_t MAX_REF_NAMESPACES_PER_NODE = 10'000;
+
+/** The caps above, as one value (tests shrink them). */
+struct RoutingLimits {
+  size_t max_node_routes = MAX_NODE_ROUTES;
+  int64_t max_activity_per_author = MAX_ACTIVITY_PER_AUTHOR;
+  int64_t max_activity_per_repo = MAX_ACTIVITY_PER_REPO;
+  int64_t max_repos_per_creator = MAX_REPOS_PER_CREATOR;
+  int64_t max_ref_namespaces_per_node = MAX_REF_NAMESPACES_PER_NODE;
+};
 
 class StoreRoutingState : public gossip::GossipState {
  public:
-  explicit StoreRoutingState(storage::Store& store) : m_store(store) {}
+  explicit StoreRoutingState(storage::Store& store, RoutingLimits limits = {}) : m_store(store), m_limits(limits) {}
 
   bool HasMessage(const wire::MessageId& id) override;
   std::optional<uint64_t> NodeTimestamp(const wire::PublicKey& author) override;
@@ -48,6 +61,7 @@ class StoreRoutingState : public gossip::GossipState {
 
  private:
   storage::Store& m_store;
+  RoutingLimits m_limits;
   std::string m_last_error;
 };
 

@@ -965,6 +965,20 @@ StoreResult<int64_t> Store::CountAuthorActivity(ByteSpan repo_id, ByteSpan autho
   return row ? stmt.Int(0) : int64_t(0);
 }
 
+StoreResult<int64_t> Store::CountReposByCreator(ByteSpan creator) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT count(*) FROM repos WHERE creator = ?"));
+  stmt.Bind(1, creator);
+  STORE_TRY_ASSIGN(row, stmt.Step());
+  return row ? stmt.Int(0) : int64_t(0);
+}
+
+StoreResult<int64_t> Store::CountRefNamespacesOf(ByteSpan node_id) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT count(*) FROM refs_state WHERE node_id = ?"));
+  stmt.Bind(1, node_id);
+  STORE_TRY_ASSIGN(row, stmt.Step());
+  return row ? stmt.Int(0) : int64_t(0);
+}
+
 StoreResult<int64_t> Store::CountActivity() {
   return m_impl->Count("SELECT count(*) FROM activity");
 }

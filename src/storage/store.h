@@ -262,6 +262,9 @@ class Store {
   /** Activity events stored for a repo, and for one author in it. */
   StoreResult<int64_t> CountRepoActivity(ByteSpan repo_id);
   StoreResult<int64_t> CountAuthorActivity(ByteSpan repo_id, ByteSpan author);
+  /** Repos a key created, and ref namespaces a node announced (per-author quotas). */
+  StoreResult<int64_t> CountReposByCreator(ByteSpan creator);
+  StoreResult<int64_t> CountRefNamespacesOf(ByteSpan node_id);
 
   // Counts, for tests and status output.
   StoreResult<int64_t> CountMessages();

@@ -14,6 +14,8 @@ namespace {
 
 constexpr uint64_t NOW = 1'800'000'000'000;
 
+Bytes ToBytesForTest(const identity::PublicKey& key) { return Bytes(key.begin(), key.end()); }
+
 identity::NodeKey Key(uint8_t n) {
   identity::Seed seed{};
   seed.fill(n);
@@ -91,4 +93,91 @@ TEST_F(RoutingStateTest, EveryMessageTypeFillsItsTableAndSurvivesRestart) {
   EXPECT_EQ(admission.Admit(SignMessage(Key(3), hijack).encoded, NOW).verdict, gossip::Verdict::Unauthorized);
   // Routes expire after the TTL.
   EXPECT_EQ(*store.ExpireNodes(NOW + routing::NODE_ROUTE_TTL_MS), 1);
+}
+
+TEST_F(RoutingStateTest, SupersededAnnouncementsArePrunedFromTheMessageTable) {
+  storage::Store store = Open();
+  routing::StoreRoutingState state(store);
+  gossip::Admission admission(state);
+  auto key = Key(7);
+  for (uint64_t i = 0; i < 5; ++i) {
+    auto m = SignMessage(key, NodeBody{NOW + i, {}, false, "n" + std::to_string(i), 1});
+    ASSERT_EQ(admission.Admit(m.encoded, NOW + 10).verdict, gossip::Verdict::Accepted);
+  }
+  EXPECT_EQ(*store.CountMessages(), 1);  // only the newest announcement is kept
+  EXPECT_EQ(store.GetNode(key.public_key())->value().alias, "n4");
+  RepoBody repo;
+  repo.timestamp_ms = NOW;
+  repo.root_commit = Bytes(20, 5);
+  repo.creator = key.public_key();
+  repo.repo_id = identity::ComputeRepoId(repo.root_commit, repo.creator);
+  repo.name = "r";
+  repo.delegates = {repo.creator};
+  repo.default_branch = "main";
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    repo.sequence = seq;
+    ASSERT_EQ(admission.Admit(SignMessage(key, repo).encoded, NOW + 10).verdict, gossip::Verdict::Accepted);
+    auto refs = SignMessage(key, RefsBody{NOW + seq, repo.repo_id, {{"heads/main", Bytes(20, uint8_t(seq))}}, seq});
+    ASSERT_EQ(admission.Admit(refs.encoded, NOW + 10).verdict, gossip::Verdict::Accepted);
+  }
+  EXPECT_EQ(*store.CountMessages(), 3);  // node + repo + refs, the latest of each
+  EXPECT_EQ(store.GetRepo(repo.repo_id.multihash)->value().sequence, 3u);
+}
+
+TEST_F(RoutingStateTest, TablesHaveCapsAndQuotas) {
+  storage::Store store = Open();
+  routing::RoutingLimits limits;
+  limits.max_node_routes = 10;
+  limits.max_activity_per_author = 3;
+  limits.max_activity_per_repo = 5;
+  limits.max_repos_per_creator = 2;
+  limits.max_ref_namespaces_per_node = 2;
+  routing::StoreRoutingState state(store, limits);
+  gossip::Admission admission(state);
+  // Node routes: the table never holds more than the cap; the lowest scored go first.
+  for (uint8_t i = 1; i <= 25; ++i) {
+    auto m = SignMessage(Key(i), NodeBody{NOW, {}, false, "", 1});
+    ASSERT_EQ(admission.Admit(m.encoded, NOW).verdict, gossip::Verdict::Accepted);
+    if (i == 1) {
+      ASSERT_TRUE(store.RecordContact(ToBytesForTest(Key(1).public_key()), true, 50.0, NOW).ok());
+    }
+  }
+  EXPECT_EQ(*store.CountNodes(), 10);
+  EXPECT_TRUE(store.GetNode(Key(1).public_key())->has_value()) << "the well-scored node was evicted";
+  // Repos per creator: new ones beyond the quota are refused, updates of known ones are not.
+  auto creator = Key(40);
+  auto repo_of = [&](uint8_t root, uint64_t seq) {
+    RepoBody repo;
+    repo.timestamp_ms = NOW;
+    repo.root_commit = Bytes(20, root);
+    repo.creator = creator.public_key();
+    repo.repo_id = identity::ComputeRepoId(repo.root_commit, repo.creator);
+    repo.name = "r";
+    repo.delegates = {repo.creator};
+    repo.default_branch = "main";
+    repo.sequence = seq;
+    return repo;
+  };
+  EXPECT_EQ(admission.Admit(SignMessage(creator, repo_of(1, 1)).encoded, NOW).verdict, gossip::Verdict::Accepted);
+  EXPECT_EQ(admission.Admit(SignMessage(creator, repo_of(2, 1)).encoded, NOW).verdict, gossip::Verdict::Accepted);
+  auto third = admission.Admit(SignMessage(creator, repo_of(3, 1)).encoded, NOW);
+  EXPECT_EQ(third.verdict, gossip::Verdict::OverQuota);
+  EXPECT_FALSE(gossip::IsMisbehaviour(third.verdict));
+  EXPECT_EQ(admission.Admit(SignMessage(creator, repo_of(2, 2)).encoded, NOW).verdict, gossip::Verdict::Accepted);
+  // Ref namespaces per node.
+  RepoId r1 = repo_of(1, 1).repo_id, r2 = repo_of(2, 1).repo_id, r3 = repo_of(3, 1).repo_id;
+  EXPECT_EQ(admission.Admit(SignMessage(creator, RefsBody{NOW, r1, {}, 1}).encoded, NOW).verdict, gossip::Verdict::Accepted);
+  EXPECT_EQ(admission.Admit(SignMessage(creator, RefsBody{NOW, r2, {}, 1}).encoded, NOW).verdict, gossip::Verdict::Accepted);
+  EXPECT_EQ(admission.Admit(SignMessage(creator, RefsBody{NOW, r3, {}, 1}).encoded, NOW).verdict, gossip::Verdict::OverQuota);
+  // Activity: per author and per repo; accepted events are never evicted.
+  Bytes root(r1.multihash.begin(), r1.multihash.end());
+  auto event = [&](uint8_t author, uint64_t t) {
+    return SignMessage(Key(author), ActivityBody{NOW + t, r1, {root}, "issue.create", 1, {uint8_t(t)}}).encoded;
+  };
+  for (uint64_t t = 0; t < 3; ++t) EXPECT_EQ(admission.Admit(event(50, t), NOW + 10).verdict, gossip::Verdict::Accepted);
+  EXPECT_EQ(admission.Admit(event(50, 3), NOW + 10).verdict, gossip::Verdict::OverQuota);
+  EXPECT_EQ(admission.Admit(event(51, 4), NOW + 10).verdict, gossip::Verdict::Accepted);
+  EXPECT_EQ(admission.Admit(event(51, 5), NOW + 10).verdict, gossip::Verdict::Accepted);
+  EXPECT_EQ(admission.Admit(event(52, 6), NOW + 10).verdict, gossip::Verdict::OverQuota);  // repo full
+  EXPECT_EQ(*store.CountActivity(), 5);
 }
