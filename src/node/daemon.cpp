@@ -1,6 +1,7 @@
 #include "node/daemon.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <condition_variable>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "gossip/router.h"
 #include "identity/did.h"
 #include "node/control_socket.h"
+#include "node/replication.h"
 #include "node/tables_json.h"
 #include "routing/routing_state.h"
 #include "storage/store.h"
@@ -140,6 +142,29 @@ class Daemon::Impl {
   SteadyClock::time_point m_next_upkeep{};
   SteadyClock::time_point m_next_discovery{};
   SteadyClock::time_point m_started = SteadyClock::now();
+  uint64_t m_last_inventory_sequence = 0;
+
+  // Replication: serving threads (counted) and the fetch worker with its queue.
+  std::atomic<size_t> m_serving{0};
+  std::mutex m_fetch_mu;
+  std::condition_variable m_fetch_cv;
+  std::deque<std::pair<identity::RepoId, std::vector<PeerId>>> m_fetch_queue;  // repo, peers to try first
+  std::set<identity::RepoId> m_fetch_pending;
+  std::set<identity::RepoId> m_seed_allow, m_seed_deny;
+  std::thread m_fetcher;
+  bool m_fetch_stopping = false;
+
+  void OnStream(std::shared_ptr<transport::Stream> stream);
+  bool ShouldSeed(const identity::RepoId& repo);
+  void ScheduleFetch(const identity::RepoId& repo, std::vector<PeerId> preferred);
+  void FetcherLoop();
+  /** Peers to fetch `repo` from, best first: `preferred`, then connected relays, then connected
+   *  seeders (worker thread). */
+  std::vector<PeerId> FetchCandidates(const identity::RepoId& repo, const std::vector<PeerId>& preferred);
+  FetchResult FetchFromAny(storage::Store& store, const identity::RepoId& repo, const std::vector<PeerId>& candidates);
+  void AfterFetched(const identity::RepoId& repo);
+  void AnnounceInventory();
+  nlohmann::json RunFetchRequest(const nlohmann::json& request);
   uint64_t m_frames_in = 0, m_frames_bad = 0, m_messages_forwarded = 0;
 };
 
@@ -179,6 +204,14 @@ Result<bool, std::string> Daemon::Impl::Start() {
     target.addresses.push_back(parsed->second);
   }
 
+  for (const auto& [texts, out] : {std::pair{&m_config.seed_allow, &m_seed_allow}, std::pair{&m_config.seed_deny, &m_seed_deny}}) {
+    for (const auto& text : *texts) {
+      auto id = identity::DecodeDidRepo(text);
+      if (!id) return Fail(std::string(), "seed list: " + id.message());
+      out->insert(*id);
+    }
+  }
+
   transport::EndpointConfig tc;
   tc.listen = m_config.listen;
   tc.max_connections = m_config.max_connections != 0 ? m_config.max_connections
@@ -195,7 +228,7 @@ Result<bool, std::string> Daemon::Impl::Start() {
   handlers.on_message = [this](const PeerId& peer, Bytes message) {
     Post([this, peer, m = std::move(message)] { OnFrame(peer, m); }, /*droppable=*/true);
   };
-  handlers.on_stream = [](std::shared_ptr<transport::Stream> stream) { stream->Reset(); };
+  handlers.on_stream = [this](std::shared_ptr<transport::Stream> stream) { OnStream(std::move(stream)); };
   auto endpoint = transport::Endpoint::Create(m_key, tc, handlers);
   if (!endpoint) return Fail(std::string(), "cannot start the endpoint: " + endpoint.message());
   m_endpoint = std::move(*endpoint);
@@ -221,6 +254,7 @@ Result<bool, std::string> Daemon::Impl::Start() {
   }
   m_control = std::move(*control);
   m_worker = std::thread([this] { WorkerLoop(); });
+  m_fetcher = std::thread([this] { FetcherLoop(); });
   Post([this] {
     Announce();
     Maintain(SteadyClock::now());
@@ -234,7 +268,14 @@ void Daemon::Impl::Stop() {
     if (m_stopping) return;
   }
   m_control.reset();  // no new requests
-  if (m_endpoint) m_endpoint->Stop();
+  if (m_endpoint) m_endpoint->Stop();  // in-flight streams fail, so serving threads end
+  {
+    std::lock_guard lock(m_fetch_mu);
+    m_fetch_stopping = true;
+  }
+  m_fetch_cv.notify_all();
+  if (m_fetcher.joinable()) m_fetcher.join();
+  for (int i = 0; i < 500 && m_serving.load() > 0; ++i) std::this_thread::sleep_for(10ms);
   {
     std::lock_guard lock(m_mu);
     m_stopping = true;
@@ -279,6 +320,8 @@ void Daemon::Impl::WorkerLoop() {
 }
 
 nlohmann::json Daemon::Impl::Handle(const nlohmann::json& request) {
+  // A fetch takes as long as the transfer: it runs on the control thread, not the worker.
+  if (request.value("command", "") == "fetch") return RunFetchRequest(request);
   auto promise = std::make_shared<std::promise<nlohmann::json>>();
   auto future = promise->get_future();
   Post([this, request, promise] {
@@ -401,6 +444,17 @@ void Daemon::Impl::AfterAdmission(const gossip::AdmissionResult& result, const s
     auto frames = m_router->OnAccepted(m, from, WallMs());
     m_messages_forwarded += frames.size();
     SendFrames(frames);
+    // New signed refs (or repo metadata) of a repo we seed: fetch from whoever has it, the
+    // announcing peer first (it may be a node that only dials out: we use its connection).
+    const identity::RepoId* repo = nullptr;
+    if (const auto* refs = std::get_if<wire::RefsBody>(&m.body)) repo = &refs->repo_id;
+    if (const auto* meta = std::get_if<wire::RepoBody>(&m.body)) repo = &meta->repo_id;
+    if (repo != nullptr && m.author != m_key.public_key() && ShouldSeed(*repo)) {
+      std::vector<PeerId> preferred;
+      if (m_peers.count(m.author) != 0) preferred.push_back(m.author);
+      if (from && *from != m.author) preferred.push_back(*from);
+      ScheduleFetch(*repo, preferred);
+    }
     return;
   }
   if (from && gossip::IsMisbehaviour(result.verdict)) {
@@ -521,6 +575,168 @@ void Daemon::Impl::SendFrames(const std::vector<gossip::GossipFrame>& frames) {
 void Daemon::Impl::Send(const PeerId& peer, const wire::GossipFrameBody& frame) {
   Bytes bytes = wire::EncodeGossipFrame(frame);
   (void)m_endpoint->SendMessage(peer, bytes);  // NotConnected: the peer left; reconciliation repairs
+}
+
+// ---- replication ----
+
+void Daemon::Impl::OnStream(std::shared_ptr<transport::Stream> stream) {
+  // Loop thread: hand the stream to its own thread at once.
+  if (m_serving.load() >= MAX_CONCURRENT_SERVES) {
+    stream->Reset();
+    return;
+  }
+  ++m_serving;
+  std::thread([this, stream] {
+    ServeReplicationStream(m_config.home, stream);
+    --m_serving;
+  }).detach();
+}
+
+bool Daemon::Impl::ShouldSeed(const identity::RepoId& repo) {
+  if (m_seed_deny.count(repo) != 0) return false;
+  if (m_seed_allow.count(repo) != 0) return true;
+  bool all = m_config.seed_all.value_or(m_config.relay);
+  if (all) return true;
+  auto followed = m_store->IsFollowed(repo.multihash);
+  return followed.ok() && *followed;
+}
+
+std::vector<PeerId> Daemon::Impl::FetchCandidates(const identity::RepoId& repo, const std::vector<PeerId>& preferred) {
+  std::vector<PeerId> out;
+  auto add = [&](const PeerId& p) {
+    if (m_peers.count(p) != 0 && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  for (const auto& p : preferred) add(p);
+  auto seeders = m_store->ListSeeders(repo.multihash);
+  std::vector<PeerId> relays, others;
+  for (const auto& [peer, _] : m_peers) {
+    auto node = m_store->GetNode(peer);
+    bool is_relay = node.ok() && node->has_value() && (*node)->relay;
+    bool seeds = false;
+    if (seeders)
+      for (const auto& sd : *seeders)
+        if (KeyOf(sd.node_id) == peer) seeds = true;
+    if (is_relay) relays.push_back(peer);
+    else if (seeds) others.push_back(peer);
+  }
+  for (const auto& p : relays) add(p);
+  for (const auto& p : others) add(p);
+  return out;
+}
+
+void Daemon::Impl::ScheduleFetch(const identity::RepoId& repo, std::vector<PeerId> preferred) {
+  auto candidates = FetchCandidates(repo, preferred);
+  if (candidates.empty()) return;
+  std::lock_guard lock(m_fetch_mu);
+  if (!m_fetch_pending.insert(repo).second) {
+    // Already queued: the queued job will see the newest signed refs when it runs.
+    return;
+  }
+  m_fetch_queue.emplace_back(repo, std::move(candidates));
+  m_fetch_cv.notify_one();
+}
+
+FetchResult Daemon::Impl::FetchFromAny(storage::Store& store, const identity::RepoId& repo,
+                                       const std::vector<PeerId>& candidates) {
+  std::string errors;
+  for (const auto& peer : candidates) {
+    auto result = FetchRepo(*m_endpoint, peer, m_config.home, store, repo);
+    if (result) return result;
+    Log("fetch %s failed: %s", repo.ToString().c_str(), result.message().c_str());
+    (void)store.RecordContact(peer, true, -5.0, WallMs());
+    if (!errors.empty()) errors += "; ";
+    errors += result.message();
+  }
+  return Fail(std::string(), candidates.empty() ? "no connected peer holds " + repo.ToString() : errors);
+}
+
+uint64_t DirectoryBytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::end(it); it.increment(ec))
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  return total;
+}
+
+void Daemon::Impl::FetcherLoop() {
+  auto store = storage::Store::Open(m_config.home / "store.db");
+  if (!store) {
+    Log("replication disabled: cannot open the store: %s", store.message().c_str());
+    return;
+  }
+  for (;;) {
+    std::pair<identity::RepoId, std::vector<PeerId>> job;
+    {
+      std::unique_lock lock(m_fetch_mu);
+      m_fetch_cv.wait(lock, [this] { return m_fetch_stopping || !m_fetch_queue.empty(); });
+      if (m_fetch_stopping) return;
+      job = std::move(m_fetch_queue.front());
+      m_fetch_queue.pop_front();
+      m_fetch_pending.erase(job.first);
+    }
+    if (m_config.seed_quota_bytes > 0 && DirectoryBytes(m_config.home / "repos") >= m_config.seed_quota_bytes) {
+      Log("not seeding %s: the seed quota is reached", job.first.ToString().c_str());
+      continue;
+    }
+    auto result = FetchFromAny(*store, job.first, job.second);
+    if (!result) continue;
+    if (result->namespaces_updated > 0)
+      Log("replicated %s: %llu bytes, %zu namespaces updated in %.2f s", job.first.ToString().c_str(),
+          static_cast<unsigned long long>(result->pack_bytes), result->namespaces_updated, result->seconds);
+    auto repo = job.first;
+    Post([this, repo] { AfterFetched(repo); });
+  }
+}
+
+void Daemon::Impl::AfterFetched(const identity::RepoId& repo) {
+  auto followed = m_store->IsFollowed(repo.multihash);
+  if (followed.ok() && *followed) return;
+  (void)m_store->SetFollowed(repo.multihash, true, WallMs());
+  AnnounceInventory();
+}
+
+void Daemon::Impl::AnnounceInventory() {
+  auto followed = m_store->ListFollowed();
+  if (!followed) return;
+  std::vector<identity::RepoId> repos;
+  for (const auto& r : *followed)
+    if (auto id = identity::RepoIdFromMultihash(r)) repos.push_back(*id);
+  uint64_t sequence = std::max(WallMs(), m_last_inventory_sequence + 1);
+  m_last_inventory_sequence = sequence;
+  for (auto& page : wire::SplitInventory(std::move(repos), sequence, WallMs())) {
+    auto message = wire::SignMessage(m_key, page);
+    AdmitLocal(message.encoded, std::nullopt);
+  }
+}
+
+nlohmann::json Daemon::Impl::RunFetchRequest(const nlohmann::json& request) {
+  auto repo = identity::DecodeDidRepo(request.value("repo", ""));
+  if (!repo) return {{"ok", false}, {"error", "invalid repo id: " + repo.message()}};
+  std::vector<PeerId> preferred;
+  if (request.contains("peer")) {
+    auto peer = identity::DecodeDidKey(request.value("peer", ""));
+    if (!peer) return {{"ok", false}, {"error", "invalid peer: " + peer.message()}};
+    preferred.push_back(*peer);
+  }
+  // Candidates are read on the worker (it owns the tables), the transfer runs here.
+  auto promise = std::make_shared<std::promise<std::vector<PeerId>>>();
+  auto future = promise->get_future();
+  Post([this, r = *repo, preferred, promise] { promise->set_value(FetchCandidates(r, preferred)); });
+  if (future.wait_for(10s) != std::future_status::ready) return {{"ok", false}, {"error", "the daemon is busy or stopping"}};
+  auto candidates = future.get();
+  auto store = storage::Store::Open(m_config.home / "store.db");
+  if (!store) return {{"ok", false}, {"error", "cannot open the store: " + store.message()}};
+  if (candidates.empty()) return {{"ok", false}, {"error", "no connected peer to fetch " + repo->ToString() + " from"}};
+  auto result = FetchFromAny(*store, *repo, candidates);
+  if (!result) return {{"ok", false}, {"error", result.message()}};
+  Post([this, r = *repo] { AfterFetched(r); });
+  return {{"ok", true},
+          {"pack_bytes", result->pack_bytes},
+          {"namespaces_updated", result->namespaces_updated},
+          {"namespaces_current", result->namespaces_current},
+          {"not_served", result->not_served},
+          {"seconds", result->seconds},
+          {"storage", result->storage.string()}};
 }
 
 // ---- timers ----

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ struct DaemonConfig {
   size_t max_connections = 0;  // 0: the role's default
   Millis idle_timeout{0};      // 0: the transport's default
   bool log = true;             // one line per notable event on stderr
+  /** Which repos this daemon replicates when their signed refs change: a relay seeds all by
+   *  default, a node the repos it follows (shared or cloned). Allow/deny take did:repo ids;
+   *  a deny wins. The quota stops new fetches once the stored repositories reach it. */
+  std::optional<bool> seed_all;
+  std::vector<std::string> seed_allow;
+  std::vector<std::string> seed_deny;
+  uint64_t seed_quota_bytes = 0;  // 0: no quota
 };
 
 class Daemon {

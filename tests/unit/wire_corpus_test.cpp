@@ -13,6 +13,7 @@
 #include <iterator>
 
 #include "wire/message.h"
+#include "wire/replication.h"
 
 using namespace p2pgit;
 using namespace p2pgit::wire;
@@ -112,6 +113,12 @@ std::vector<Seed> GenerateSeeds() {
   auto forged = SignMessage(key, Body{RefsBody{2, repo.repo_id, {{"heads/main", Bytes(20, 9)}}, 2}});
   forged.encoded[forged.encoded.size() - forged.body_bytes.size() - 3] ^= 1;  // a signature bit
   seeds.push_back({"message_fuzz", "badsig-refs", forged.encoded});
+  // Replication stream requests and answers.
+  seeds.push_back({"replication_request_fuzz", "valid-repo-state", EncodeReplicationRequest(RepoStateRequest{repo.repo_id})});
+  seeds.push_back({"replication_request_fuzz", "valid-fetch",
+                   EncodeReplicationRequest(FetchRequest{repo.repo_id, {Bytes(20, 1), Bytes(20, 2)}, {Bytes(20, 3)}})});
+  seeds.push_back({"replication_request_fuzz", "valid-answer-ok", EncodeFetchAnswer(FetchAnswer{true, {Bytes(20, 4)}, ""})});
+  seeds.push_back({"replication_request_fuzz", "valid-answer-refused", EncodeFetchAnswer(FetchAnswer{false, {}, "unknown repo"})});
   return seeds;
 }
 
