@@ -23,6 +23,7 @@ int ReportError(const std::string& message, int exit_code = EXIT_FAILURE_);
 void RegisterIdentityCommands(CLI::App& app, CommandRun& run);
 void RegisterNodeCommands(CLI::App& app, CommandRun& run);
 void RegisterDaemonCommands(CLI::App& app, CommandRun& run);
+void RegisterRepoCommands(CLI::App& app, CommandRun& run);
 void RegisterMessageCommands(CLI::App& app, CommandRun& run);
 void RegisterTableCommands(CLI::App& app, CommandRun& run);
 

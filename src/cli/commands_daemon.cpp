@@ -4,9 +4,9 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 #include "cli/commands.h"
+#include "cli/config.h"
 #include "cli/home.h"
 #include "identity/did.h"
 #include "node/control_socket.h"
@@ -16,56 +16,6 @@
 namespace p2pgit::cli {
 
 namespace {
-
-struct DaemonFlags {
-  std::vector<std::string> listen;
-  std::vector<std::string> bootstrap;
-  std::vector<std::string> announce;
-  std::string alias;
-  double reconcile_interval_s = 0;
-  double reannounce_interval_s = 0;
-  double idle_timeout_s = 0;
-  int64_t outbound_peers = -1;  // -1: the default
-  size_t max_connections = 0;
-};
-
-/** Reads config.toml (absent is fine) into the flags the command line left empty. */
-Status<int> ApplyConfigFile(const std::filesystem::path& path, DaemonFlags& flags) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Ok{};
-  // Debian's toml++ is built with exceptions: the parse error is caught here, at the boundary.
-  toml::table table;
-  try {
-    table = toml::parse_file(path.string());
-  } catch (const toml::parse_error& err) {
-    return Fail(0, path.string() + ":" + std::to_string(err.source().begin.line) + ": " + std::string(err.description()));
-  }
-  auto strings = [&](const char* key, std::vector<std::string>& out) -> Status<int> {
-    const toml::node* node = table.get(key);
-    if (node == nullptr || !out.empty()) return Ok{};
-    if (auto s = node->value<std::string>()) {
-      out.push_back(*s);
-      return Ok{};
-    }
-    const toml::array* array = node->as_array();
-    if (array == nullptr) return Fail(0, path.string() + ": '" + key + "' must be a string or a list of strings");
-    for (const auto& item : *array) {
-      auto s = item.value<std::string>();
-      if (!s) return Fail(0, path.string() + ": '" + key + "' must be a list of strings");
-      out.push_back(*s);
-    }
-    return Ok{};
-  };
-  for (auto [key, out] : {std::pair{"listen", &flags.listen}, std::pair{"bootstrap", &flags.bootstrap},
-                          std::pair{"announce", &flags.announce}}) {
-    if (auto s = strings(key, *out); !s) return s;
-  }
-  if (flags.alias.empty()) flags.alias = table["alias"].value_or(std::string());
-  if (flags.reconcile_interval_s == 0) flags.reconcile_interval_s = table["reconcile_interval_s"].value_or(0.0);
-  if (flags.outbound_peers < 0) flags.outbound_peers = table["outbound_peers"].value_or(int64_t(-1));
-  if (flags.max_connections == 0) flags.max_connections = size_t(table["max_connections"].value_or(int64_t(0)));
-  return Ok{};
-}
 
 node::Millis Seconds(double s) { return node::Millis(int64_t(s * 1000)); }
 
@@ -102,6 +52,13 @@ int RunDaemon(bool relay, DaemonFlags flags) {
   if (flags.idle_timeout_s > 0) config.idle_timeout = Seconds(flags.idle_timeout_s);
   if (flags.outbound_peers >= 0) config.outbound_peers = size_t(flags.outbound_peers);
   config.max_connections = flags.max_connections;
+  if (flags.seed == "all") config.seed_all = true;
+  if (flags.seed == "followed") config.seed_all = false;
+  if (!flags.seed.empty() && flags.seed != "all" && flags.seed != "followed")
+    return ReportError("config: seed must be \"all\" or \"followed\"", EXIT_USAGE);
+  config.seed_allow = flags.seed_allow;
+  config.seed_deny = flags.seed_deny;
+  config.seed_quota_bytes = flags.seed_quota_mb * 1000 * 1000;
   auto daemon = node::Daemon::Start(*key, config);
   if (!daemon) return ReportError(daemon.message());
   std::cout << (relay ? "relay " : "node ") << identity::EncodeDidKey(key->public_key()) << "\n";

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   RegisterMessageCommands(app, run);
   RegisterTableCommands(app, run);
   RegisterDaemonCommands(app, run);
+  RegisterRepoCommands(app, run);
   RegisterNodeCommands(app, run);
   if (argc < 2) return ReportError("no command given (see p2pgit --help)", EXIT_USAGE);
   if (std::string first = argv[1]; first[0] != '-' && !HasSubcommand(app, first))

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "git/detail/link.h"
 #include "git/detail/oid.h"
 #include "git/detail/pack_stream.h"
 #include "git/detail/process.h"
@@ -21,14 +22,7 @@ using detail::RunGitOk;
 
 namespace {
 
-/** Hard link, or copy where a link is impossible (another filesystem, protected_hardlinks). */
-bool LinkOrCopy(const fs::path& from, const fs::path& to) {
-  if (::link(from.c_str(), to.c_str()) == 0) return true;
-  if (errno == EEXIST) return true;
-  std::error_code ec;
-  fs::copy_file(from, to, fs::copy_options::skip_existing, ec);
-  return !ec;
-}
+using detail::LinkOrCopy;
 
 struct LinkCounts {
   size_t packs = 0;

@@ -346,6 +346,13 @@ nlohmann::json Daemon::Impl::Handle(const nlohmann::json& request) {
         out = {{"ok", false}, {"error", "message is not hex"}};
       } else {
         auto result = AdmitLocal(*decoded, std::nullopt);
+        // Our own message already stored by the CLI (share writes its store first): announce it.
+        if (result.verdict == gossip::Verdict::Duplicate) {
+          if (auto parsed = wire::DecodeMessage(*decoded); parsed && parsed->author == m_key.public_key()) {
+            gossip::AdmissionResult own{gossip::Verdict::Accepted, "", std::move(*parsed)};
+            AfterAdmission(own, std::nullopt);
+          }
+        }
         bool good = result.verdict == gossip::Verdict::Accepted || result.verdict == gossip::Verdict::Duplicate ||
                     result.verdict == gossip::Verdict::Pending;
         out = {{"ok", good}, {"verdict", gossip::VerdictName(result.verdict)}};

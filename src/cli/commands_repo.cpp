@@ -1,0 +1,596 @@
+// `p2pgit share`, `clone`, `sync`, `verify`: repositories from the user's side. With a daemon
+// running in the home, network work goes through it (control socket); without one, these open
+// a short-lived endpoint of their own and dial the bootstrap peers (flags or config.toml).
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/home.h"
+#include "git/import.h"
+#include "git/repo_inspect.h"
+#include "git/storage.h"
+#include "git/verify.h"
+#include "git/working_copy.h"
+#include "gossip/admission.h"
+#include "identity/did.h"
+#include "node/control_socket.h"
+#include "node/replication.h"
+#include "routing/routing_state.h"
+#include "transport/endpoint.h"
+#include "wire/gossip_frame.h"
+#include "wire/message.h"
+
+namespace p2pgit::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using transport::PeerId;
+
+constexpr char URL_SCHEME[] = "git+p2p://";
+
+uint64_t NowMs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+std::optional<PeerId> KeyOf(const Bytes& b) {
+  if (b.size() != identity::PUBLIC_KEY_BYTES) return std::nullopt;
+  PeerId k;
+  std::copy(b.begin(), b.end(), k.begin());
+  return k;
+}
+
+struct RepoTarget {
+  identity::RepoId repo;
+  std::optional<PeerId> peer;  // /peer/<NodeId>: that node's namespace (its fork)
+};
+
+/** did:repo:z… or git+p2p://did:repo:z…[/peer/did:key:z…]. */
+Result<RepoTarget, std::string> ParseRepoTarget(const std::string& text) {
+  std::string rest = text;
+  if (rest.rfind(URL_SCHEME, 0) == 0) rest = rest.substr(sizeof(URL_SCHEME) - 1);
+  std::string repo_text = rest, peer_text;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    repo_text = rest.substr(0, slash);
+    std::string tail = rest.substr(slash);
+    if (tail.rfind("/peer/", 0) != 0) return Fail(std::string(), "'" + text + "': expected git+p2p://<RepoId>[/peer/<NodeId>]");
+    peer_text = tail.substr(6);
+    while (!peer_text.empty() && peer_text.back() == '/') peer_text.pop_back();
+  }
+  auto repo = identity::DecodeDidRepo(repo_text);
+  if (!repo) return Fail(std::string(), "invalid repo id '" + repo_text + "': " + repo.message());
+  RepoTarget target{*repo, std::nullopt};
+  if (!peer_text.empty()) {
+    auto peer = identity::DecodeDidKey(peer_text);
+    if (!peer) return Fail(std::string(), "invalid NodeId '" + peer_text + "': " + peer.message());
+    target.peer = *peer;
+  }
+  return target;
+}
+
+std::string RepoUrl(const identity::RepoId& repo) { return std::string(URL_SCHEME) + repo.ToString(); }
+
+bool DaemonRunning() {
+  auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()), {{"command", "status"}}, 2000ms);
+  return answer.ok();
+}
+
+/**
+ * A short-lived endpoint for commands run without a daemon: dials the bootstrap peers, serves
+ * replication streams (so a relay can fetch what we share) and collects gossip it receives.
+ */
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>, std::string> Open(const identity::NodeKey& key,
+                                                            std::vector<std::string> bootstrap) {
+    auto session = std::unique_ptr<Session>(new Session());
+    DaemonFlags settings;
+    settings.bootstrap = std::move(bootstrap);
+    if (auto applied = ApplyConfigFile(identity::DefaultHome() / "config.toml", settings); !applied)
+      return Fail(std::string(), "config: " + applied.message());
+    transport::EndpointHandlers handlers;
+    Session* self = session.get();
+    handlers.on_stream = [self](std::shared_ptr<transport::Stream> stream) {
+      ++self->m_serving;
+      std::thread([self, stream] {
+        node::ServeReplicationStream(identity::DefaultHome(), stream);
+        {
+          std::lock_guard lock(self->m_mu);
+          ++self->m_served;
+        }
+        self->m_cv.notify_all();
+        --self->m_serving;
+      }).detach();
+    };
+    handlers.on_message = [self](const PeerId& peer, Bytes message) {
+      std::lock_guard lock(self->m_mu);
+      if (self->m_messages.size() < 10000) self->m_messages.emplace_back(peer, std::move(message));
+      self->m_cv.notify_all();
+    };
+    auto endpoint = transport::Endpoint::Create(key, transport::EndpointConfig{}, handlers);
+    if (!endpoint) return Fail(std::string(), "cannot open an endpoint: " + endpoint.message());
+    session->m_endpoint = std::move(*endpoint);
+    std::string errors;
+    for (const auto& text : settings.bootstrap) {
+      auto parsed = transport::ParseNodeAddress(text);
+      if (!parsed) return Fail(std::string(), "bootstrap: " + parsed.message());
+      auto info = session->m_endpoint->Connect(parsed->first, parsed->second);
+      if (info) {
+        session->m_connected.push_back(info->peer);
+      } else {
+        errors += (errors.empty() ? "" : "; ") + text + ": " + info.message();
+      }
+    }
+    if (settings.bootstrap.empty())
+      return Fail(std::string(), "no daemon is running and no bootstrap peer is known: give --bootstrap NODEID@HOST:PORT, "
+                                 "add bootstrap = [...] to config.toml, or start `p2pgit node`");
+    if (session->m_connected.empty()) return Fail(std::string(), "no bootstrap peer reachable: " + errors);
+    return session;
+  }
+
+  ~Session() {
+    m_endpoint->Stop();
+    for (int i = 0; i < 500 && m_serving.load() > 0; ++i) std::this_thread::sleep_for(10ms);
+  }
+
+  transport::Endpoint& endpoint() { return *m_endpoint; }
+  const std::vector<PeerId>& connected() const { return m_connected; }
+
+  /** Connects to a node from the routing table (its announced addresses). */
+  bool ConnectTo(const PeerId& peer, const std::vector<storage::NodeAddress>& addresses) {
+    if (std::find(m_connected.begin(), m_connected.end(), peer) != m_connected.end()) return true;
+    for (const auto& a : addresses) {
+      if (m_endpoint->Connect(peer, wire::FormatHostPort({a.host, a.port}))) {
+        m_connected.push_back(peer);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Waits until `served` replication streams have been served, or the deadline. */
+  bool WaitServed(size_t served, std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(m_mu);
+    return m_cv.wait_until(lock, deadline, [&] { return m_served >= served; });
+  }
+  size_t served() {
+    std::lock_guard lock(m_mu);
+    return m_served;
+  }
+
+ private:
+  Session() = default;
+  std::unique_ptr<transport::Endpoint> m_endpoint;
+  std::vector<PeerId> m_connected;
+  std::atomic<size_t> m_serving{0};
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  size_t m_served = 0;
+  std::vector<std::pair<PeerId, Bytes>> m_messages;
+};
+
+/** Peers to fetch from, best first: connected relays, then known seeders (relays, then by score). */
+std::vector<PeerId> Candidates(Session& session, storage::Store& store, const identity::RepoId& repo,
+                               const std::optional<PeerId>& preferred) {
+  std::vector<PeerId> out;
+  auto add = [&](const PeerId& p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  if (preferred) add(*preferred);
+  for (const auto& p : session.connected()) add(p);
+  auto seeders = store.ListSeeders(repo.multihash);
+  if (seeders) {
+    std::vector<std::pair<std::pair<int, double>, PeerId>> ranked;
+    for (const auto& s : *seeders) {
+      auto key = KeyOf(s.node_id);
+      if (!key) continue;
+      auto node = store.GetNode(*key);
+      if (!node.ok() || !node->has_value() || (*node)->addresses.empty()) continue;
+      ranked.push_back({{(*node)->relay ? 0 : 1, -(*node)->score}, *key});
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (const auto& [_, key] : ranked) add(key);
+  }
+  return out;
+}
+
+struct FetchSummary {
+  uint64_t pack_bytes = 0;
+  size_t namespaces_updated = 0;
+  double seconds = 0;
+  std::string from;
+};
+
+std::function<void(const node::FetchProgress&)> ProgressPrinter(bool show) {
+  if (!show) return nullptr;
+  return [](const node::FetchProgress& p) {
+    double mb = double(p.bytes) / 1e6;
+    std::fprintf(stderr, "\rReceiving pack: %.2f MB, %.2f MB/s   ", mb, p.seconds > 0 ? mb / p.seconds : 0.0);
+  };
+}
+
+/** Fetches `repo` into the home: through the daemon when one runs, else over a session. */
+Result<FetchSummary, std::string> FetchIntoHome(const identity::NodeKey& key, storage::Store& store,
+                                                const RepoTarget& target, const std::vector<std::string>& bootstrap,
+                                                bool progress) {
+  if (DaemonRunning()) {
+    nlohmann::json request = {{"command", "fetch"}, {"repo", target.repo.ToString()}};
+    if (target.peer) request["peer"] = identity::EncodeDidKey(*target.peer);
+    auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()), request, std::chrono::hours(2));
+    if (!answer) return Fail(std::string(), "the daemon did not answer: " + answer.message());
+    if (!answer->value("ok", false)) return Fail(std::string(), answer->value("error", std::string("fetch failed")));
+    return FetchSummary{answer->value("pack_bytes", uint64_t(0)), answer->value("namespaces_updated", size_t(0)),
+                        answer->value("seconds", 0.0), "the daemon's peers"};
+  }
+  auto session = Session::Open(key, bootstrap);
+  if (!session) return Fail(std::string(), session.message());
+  node::FetchOptions options;
+  options.progress = ProgressPrinter(progress);
+  std::string errors;
+  for (const auto& peer : Candidates(**session, store, target.repo, target.peer)) {
+    if (std::find((*session)->connected().begin(), (*session)->connected().end(), peer) == (*session)->connected().end()) {
+      auto node = store.GetNode(peer);
+      if (!node.ok() || !node->has_value() || !(*session)->ConnectTo(peer, (*node)->addresses)) continue;
+    }
+    auto result = node::FetchRepo((*session)->endpoint(), peer, identity::DefaultHome(), store, target.repo, options);
+    if (progress) std::fprintf(stderr, "\n");
+    if (result)
+      return FetchSummary{result->pack_bytes, result->namespaces_updated, result->seconds, identity::EncodeDidKey(peer)};
+    (void)store.RecordContact(peer, false, -5.0, NowMs());
+    errors += (errors.empty() ? "" : "; ") + result.message();
+    // Another seeder may have learned of it: the tables just grew from this peer's answer.
+  }
+  return Fail(std::string(), "no seeder could provide " + target.repo.ToString() + (errors.empty() ? "" : ": " + errors));
+}
+
+std::vector<git::NamespaceRefs> DelegateNamespaces(const storage::RepoRecord& meta, const git::StorageRepo& storage) {
+  std::vector<git::NamespaceRefs> out;
+  for (const auto& d : meta.delegates) {
+    auto key = KeyOf(d);
+    if (!key) continue;
+    auto refs = storage.ListNamespace(*key);
+    out.push_back(git::NamespaceRefs{*key, refs ? *refs : std::vector<git::NamedRef>{}});
+  }
+  return out;
+}
+
+// ---- share ----
+
+struct ShareOptions {
+  std::string path = ".";
+  std::string name;
+  std::string description;
+  std::vector<std::string> delegates;
+  std::vector<std::string> bootstrap;
+  bool new_repo = false;
+  double timeout_s = 60;
+};
+
+int RunShare(const ShareOptions& opt) {
+  auto key = LoadHomeKey();
+  if (!key) return ReportError(key.message());
+  fs::path work = fs::absolute(opt.path).lexically_normal();
+  auto branch = git::CurrentBranch(work);
+  auto root = git::FindRootCommit(work);
+  if (!root) return ReportError(root.message());
+  if (!branch) return ReportError("cannot share: " + branch.message());
+  auto store = OpenHomeStore();
+  if (!store) return ReportError("cannot open the store: " + store.message());
+
+  // A working copy of an existing p2p repo publishes this node's namespace (its fork).
+  std::optional<identity::RepoId> existing;
+  if (!opt.new_repo) {
+    auto url = git::RemoteUrl(work, "p2p");
+    if (url.ok() && url->has_value()) {
+      auto target = ParseRepoTarget(**url);
+      if (target) existing = target->repo;
+    }
+  }
+  identity::RepoId repo = existing ? *existing : identity::ComputeRepoId(*root, key->public_key());
+  auto meta = store->GetRepo(repo.multihash);
+  bool creator = !meta.ok() || !meta->has_value() || KeyOf((*meta)->creator) == key->public_key();
+  if (existing && !creator) {
+    if (!meta.ok() || !meta->has_value())
+      return ReportError("the p2p remote names " + repo.ToString() + ", which this node does not know; clone it first or use --new");
+  }
+
+  auto storage_path = git::StoragePath(identity::DefaultHome(), repo);
+  auto storage = git::StorageRepo::OpenOrCreate(storage_path);
+  if (!storage) return ReportError("cannot create the repository store: " + storage.message());
+  auto imported = git::ImportWorkingRepo(*storage, work);
+  if (!imported) return ReportError("cannot import " + work.string() + ": " + imported.message());
+  if (imported->refs.size() > wire::MAX_REFS_PER_ANNOUNCEMENT)
+    return ReportError("the repository has " + std::to_string(imported->refs.size()) + " refs; at most " +
+                       std::to_string(wire::MAX_REFS_PER_ANNOUNCEMENT) + " can be announced");
+
+  std::vector<wire::SignedMessage> messages;
+  uint64_t now = NowMs();
+  if (creator) {
+    wire::RepoBody body;
+    body.timestamp_ms = now;
+    body.repo_id = repo;
+    body.root_commit = *root;
+    body.creator = key->public_key();
+    body.name = opt.name.empty() ? ((meta.ok() && meta->has_value()) ? (*meta)->name : work.filename().string()) : opt.name;
+    body.description = opt.description.empty() && meta.ok() && meta->has_value() ? (*meta)->description : opt.description;
+    body.delegates = {key->public_key()};
+    for (const auto& d : opt.delegates) {
+      auto k = identity::DecodeDidKey(d);
+      if (!k) return ReportError("--delegate " + d + ": " + k.message(), EXIT_USAGE);
+      if (std::find(body.delegates.begin(), body.delegates.end(), *k) == body.delegates.end()) body.delegates.push_back(*k);
+    }
+    if (opt.delegates.empty() && meta.ok() && meta->has_value())
+      for (const auto& d : (*meta)->delegates)
+        if (auto k = KeyOf(d); k && *k != key->public_key()) body.delegates.push_back(*k);
+    body.default_branch = *branch;
+    body.sequence = (meta.ok() && meta->has_value()) ? (*meta)->sequence + 1 : 1;
+    if (auto check = wire::DecodeBody(wire::MessageType::Repo, wire::EncodeBody(body)); !check)
+      return ReportError("cannot announce this repository: " + check.message());
+    messages.push_back(wire::SignMessage(*key, body));
+  }
+  wire::RefsBody refs;
+  refs.timestamp_ms = now;
+  refs.repo_id = repo;
+  for (const auto& r : imported->refs) refs.refs.push_back({r.name, r.oid});
+  auto previous = store->GetRefs(repo.multihash, key->public_key());
+  refs.sequence = (previous.ok() && previous->has_value()) ? (*previous)->sequence + 1 : 1;
+  if (auto check = wire::DecodeBody(wire::MessageType::Refs, wire::EncodeBody(refs)); !check)
+    return ReportError("cannot announce these refs: " + check.message());
+  messages.push_back(wire::SignMessage(*key, refs));
+
+  // Local state first: the namespace is exactly what we sign, and the store holds the messages
+  // (peers reconcile them from us).
+  if (auto s = storage->SetNamespace(key->public_key(), imported->refs); !s)
+    return ReportError("cannot write this node's refs: " + s.message());
+  (void)store->SetRepoPath(repo.multihash, storage_path);
+  (void)store->SetFollowed(repo.multihash, true, now);
+  auto followed = store->ListFollowed();
+  std::vector<identity::RepoId> held;
+  if (followed)
+    for (const auto& r : *followed)
+      if (auto id = identity::RepoIdFromMultihash(r)) held.push_back(*id);
+  for (auto& page : wire::SplitInventory(held, now, now)) messages.push_back(wire::SignMessage(*key, page));
+  {
+    routing::StoreRoutingState state(*store);
+    gossip::Admission admission(state);
+    for (const auto& m : messages) {
+      auto result = admission.Admit(m.encoded, now);
+      if (result.verdict != gossip::Verdict::Accepted && result.verdict != gossip::Verdict::Duplicate)
+        return ReportError(std::string("own announcement refused (") + gossip::VerdictName(result.verdict) + "): " + result.reason);
+    }
+  }
+  if (auto r = git::SetRemote(work, "p2p", RepoUrl(repo)); !r) return ReportError("cannot add the p2p remote: " + r.message());
+  std::cout << repo.ToString() << "\n" << RepoUrl(repo) << std::endl;
+
+  // Announce: through the daemon, or over a session that waits for a relay to fetch.
+  if (DaemonRunning()) {
+    for (const auto& m : messages) {
+      auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()),
+                                         {{"command", "publish"}, {"message", ToHex(m.encoded)}});
+      if (!answer || !answer->value("ok", false))
+        return ReportError("the daemon refused the announcement: " + (answer ? answer->value("error", std::string("?")) : answer.message()));
+    }
+    std::fprintf(stderr, "share: announced through the running daemon, which serves the repository\n");
+    return EXIT_OK;
+  }
+  auto session = Session::Open(*key, opt.bootstrap);
+  if (!session) {
+    std::fprintf(stderr, "share: stored and signed locally, not announced: %s\n", session.message().c_str());
+    return EXIT_OK;
+  }
+  for (const auto& peer : (*session)->connected())
+    for (const auto& m : messages) (void)(*session)->endpoint().SendMessage(peer, wire::EncodeGossipFrame(wire::MessageFrame{m.encoded}));
+  // A relay that seeds asks for the signed state and then the pack: two streams.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(opt.timeout_s * 1000));
+  if ((*session)->WaitServed(2, deadline)) {
+    std::this_thread::sleep_for(500ms);  // the relay verifies and commits
+    std::fprintf(stderr, "share: announced; a relay fetched the new tips\n");
+  } else {
+    std::fprintf(stderr, "share: announced to %zu peer(s), but no relay fetched the repository within %.0f s: it is not yet seeded "
+                 "(run `p2pgit node` to keep serving it)\n", (*session)->connected().size(), opt.timeout_s);
+  }
+  return EXIT_OK;
+}
+
+// ---- clone, sync ----
+
+int RunClone(const std::string& source, std::string dir, const std::vector<std::string>& bootstrap, bool progress) {
+  auto target = ParseRepoTarget(source);
+  if (!target) return ReportError(target.message(), EXIT_USAGE);
+  auto key = LoadHomeKey();
+  if (!key) return ReportError(key.message());
+  auto store = OpenHomeStore();
+  if (!store) return ReportError("cannot open the store: " + store.message());
+  if (!dir.empty() && fs::exists(dir) && !fs::is_empty(dir)) return ReportError(dir + " already exists and is not empty");
+  progress = progress || isatty(2);
+  auto started = std::chrono::steady_clock::now();
+  auto fetched = FetchIntoHome(*key, *store, *target, bootstrap, progress);
+  if (!fetched) return ReportError(fetched.message());
+  auto meta = store->GetRepo(target->repo.multihash);
+  if (!meta.ok() || !meta->has_value()) return ReportError("unknown repo " + target->repo.ToString());
+  auto storage = git::StorageRepo::Open(git::StoragePath(identity::DefaultHome(), target->repo));
+  if (!storage) return ReportError(storage.message());
+
+  git::WorkingCopySpec spec;
+  spec.default_branch = (*meta)->default_branch;
+  spec.remote_url = RepoUrl(target->repo) + (target->peer ? "/peer/" + identity::EncodeDidKey(*target->peer) : "");
+  if (target->peer) {
+    auto refs = storage->ListNamespace(*target->peer);
+    if (!refs || refs->empty()) return ReportError(identity::EncodeDidKey(*target->peer) + " has no signed refs in " + target->repo.ToString());
+    spec.refs = *refs;
+  } else {
+    for (const auto& c : git::ComputeCanonicalRefs(DelegateNamespaces(**meta, *storage))) {
+      if (c.oid) spec.refs.push_back({c.name, *c.oid});
+      if (c.disagreement) std::fprintf(stderr, "clone: delegates disagree on %s; using the creator's\n", c.name.c_str());
+    }
+  }
+  if (dir.empty()) dir = (*meta)->name.empty() ? "repo" : (*meta)->name;
+  if (auto done = git::MaterializeWorkingCopy(*storage, dir, spec); !done) return ReportError("cannot write " + dir + ": " + done.message());
+  (void)store->SetFollowed(target->repo.multihash, true, NowMs());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << "cloned " << target->repo.ToString() << " into " << dir << " (" << fetched->pack_bytes / 1000 << " kB from "
+            << fetched->from << ", " << std::fixed << std::setprecision(2) << seconds << " s)" << std::endl;
+  return EXIT_OK;
+}
+
+int RunSync(const std::string& repo_text, const std::vector<std::string>& bootstrap, bool json) {
+  auto key = LoadHomeKey();
+  if (!key) return ReportError(key.message());
+  auto store = OpenHomeStore();
+  if (!store) return ReportError("cannot open the store: " + store.message());
+  std::vector<RepoTarget> targets;
+  if (!repo_text.empty()) {
+    auto target = ParseRepoTarget(repo_text);
+    if (!target) return ReportError(target.message(), EXIT_USAGE);
+    targets.push_back(*target);
+  } else {
+    auto followed = store->ListFollowed();
+    if (!followed) return ReportError(followed.message());
+    for (const auto& r : *followed)
+      if (auto id = identity::RepoIdFromMultihash(r)) targets.push_back({*id, std::nullopt});
+  }
+  nlohmann::json out = nlohmann::json::array();
+  int failures = 0;
+  for (const auto& t : targets) {
+    auto fetched = FetchIntoHome(*key, *store, t, bootstrap, false);
+    if (!fetched) {
+      ++failures;
+      std::fprintf(stderr, "error: %s: %s\n", t.repo.ToString().c_str(), fetched.message().c_str());
+      out.push_back({{"repo_id", t.repo.ToString()}, {"ok", false}, {"error", fetched.message()}});
+      continue;
+    }
+    (void)store->SetFollowed(t.repo.multihash, true, NowMs());
+    out.push_back({{"repo_id", t.repo.ToString()}, {"ok", true}, {"pack_bytes", fetched->pack_bytes},
+                   {"namespaces_updated", fetched->namespaces_updated}, {"seconds", fetched->seconds}});
+    if (!json)
+      std::cout << t.repo.ToString() << ": " << (fetched->namespaces_updated == 0 ? std::string("up to date")
+                                                                                   : std::to_string(fetched->namespaces_updated) + " namespaces updated, " +
+                                                                                         std::to_string(fetched->pack_bytes) + " bytes")
+                << "\n";
+  }
+  if (json) std::cout << out.dump(2) << "\n";
+  if (targets.empty() && !json) std::cout << "no followed repositories\n";
+  return failures == 0 ? EXIT_OK : EXIT_FAILURE_;
+}
+
+// ---- verify ----
+
+int RunVerify(const std::string& what) {
+  auto store = OpenHomeStore();
+  if (!store) return ReportError("cannot open the store: " + store.message());
+  std::optional<identity::RepoId> repo;
+  if (auto target = ParseRepoTarget(what)) {
+    repo = target->repo;
+  } else {
+    auto url = git::RemoteUrl(what, "p2p");
+    if (!url.ok() || !url->has_value()) url = git::RemoteUrl(what, "origin");
+    if (!url.ok() || !url->has_value()) return ReportError(what + " is neither a repo id nor a working copy with a git+p2p:// remote");
+    auto t = ParseRepoTarget(**url);
+    if (!t) return ReportError(t.message());
+    repo = t->repo;
+  }
+  auto meta = store->GetRepo(repo->multihash);
+  if (!meta.ok() || !meta->has_value()) return ReportError("no signed Repo announcement for " + repo->ToString() + " in this home");
+  auto path = store->GetRepoPath(repo->multihash);
+  if (!path.ok() || !path->has_value()) return ReportError(repo->ToString() + " is not stored in this home; clone or sync it first");
+  auto storage = git::StorageRepo::Open(**path);
+  if (!storage) return ReportError(storage.message());
+  auto creator = KeyOf((*meta)->creator);
+  if (!creator) return ReportError("bad creator in the repo record");
+  // 1. Every namespace equals its owner's latest signed refs.
+  auto namespaces = storage->ListNamespaces();
+  if (!namespaces) return ReportError(namespaces.message());
+  std::vector<Bytes> tips;
+  size_t refs_checked = 0;
+  for (const auto& ns : *namespaces) {
+    auto signed_refs = store->GetRefs(repo->multihash, ns.node);
+    if (!signed_refs.ok() || !signed_refs->has_value())
+      return ReportError("namespace " + identity::EncodeDidKey(ns.node) + " has no signed refs announcement");
+    std::vector<git::NamedRef> expected;
+    for (const auto& r : (*signed_refs)->refs) expected.push_back({r.name, r.oid});
+    auto have = ns.refs;
+    std::sort(expected.begin(), expected.end());
+    std::sort(have.begin(), have.end());
+    if (have != expected)
+      return ReportError("namespace " + identity::EncodeDidKey(ns.node) + " differs from its signed refs (sequence " +
+                         std::to_string((*signed_refs)->sequence) + ")");
+    for (const auto& r : have) tips.push_back(r.oid);
+    refs_checked += have.size();
+  }
+  // 2. The repo id: root commit (first parents from the creator's default branch) and creator.
+  auto creator_refs = storage->ListNamespace(*creator);
+  std::optional<Bytes> head;
+  if (creator_refs)
+    for (const auto& r : *creator_refs)
+      if (r.name == "heads/" + (*meta)->default_branch) head = r.oid;
+  if (!head) return ReportError("the creator's " + (*meta)->default_branch + " branch is not stored");
+  if (auto v = git::VerifyRepoId(**path, *head, *repo, *creator); !v) return ReportError(v.message());
+  // 3. Every object reachable from every signed tip is present.
+  if (auto c = git::CheckConnected(**path, tips); !c) return ReportError("objects missing: " + c.message());
+  std::cout << repo->ToString() << ": ok (repo id matches root commit and creator; " << namespaces->size()
+            << " namespaces, " << refs_checked << " refs match their signatures; all objects present)\n";
+  return EXIT_OK;
+}
+
+}  // namespace
+
+void RegisterRepoCommands(CLI::App& app, CommandRun& run) {
+  {
+    auto opt = std::make_shared<ShareOptions>();
+    auto* cmd = app.add_subcommand("share", "Publish the repository at PATH: prints its did:repo id and git+p2p:// URL");
+    cmd->add_option("path", opt->path, "the working repository (default: .)");
+    cmd->add_option("--name", opt->name, "name shown to others (default: the folder's name)");
+    cmd->add_option("--description", opt->description, "one line");
+    cmd->add_option("--delegate", opt->delegates, "did:key of a co-maintainer (repeatable)");
+    cmd->add_flag("--new", opt->new_repo, "a new repo id with this node as creator, even in a clone of another");
+    cmd->add_option("--bootstrap", opt->bootstrap, "NODEID@HOST:PORT to announce to when no daemon runs (repeatable)");
+    cmd->add_option("--timeout", opt->timeout_s, "seconds to wait for a relay to fetch, without a daemon (default 60)");
+    cmd->callback([&run, opt] { run = [opt] { return RunShare(*opt); }; });
+  }
+  {
+    auto source = std::make_shared<std::string>();
+    auto dir = std::make_shared<std::string>();
+    auto bootstrap = std::make_shared<std::vector<std::string>>();
+    auto progress = std::make_shared<bool>(false);
+    auto* cmd = app.add_subcommand("clone", "Fetch, verify and check out a repository by its id");
+    cmd->add_option("repo", *source, "did:repo:z… or git+p2p://did:repo:z…[/peer/did:key:z…]")->required();
+    cmd->add_option("dir", *dir, "target directory (default: the repo's name)");
+    cmd->add_option("--bootstrap", *bootstrap, "NODEID@HOST:PORT to ask when no daemon runs (repeatable)");
+    cmd->add_flag("--progress", *progress, "progress on stderr even when it is not a terminal");
+    cmd->callback([&run, source, dir, bootstrap, progress] {
+      run = [=] { return RunClone(*source, *dir, *bootstrap, *progress); };
+    });
+  }
+  {
+    auto repo = std::make_shared<std::string>();
+    auto bootstrap = std::make_shared<std::vector<std::string>>();
+    auto json = std::make_shared<bool>(false);
+    auto* cmd = app.add_subcommand("sync", "Fetch what is new for one or all followed repositories");
+    cmd->add_option("repo", *repo, "did:repo:z… (default: every followed repo)");
+    cmd->add_option("--bootstrap", *bootstrap, "NODEID@HOST:PORT to ask when no daemon runs (repeatable)");
+    cmd->add_flag("--json", *json, "one JSON array: repo_id, ok, pack_bytes, namespaces_updated, seconds");
+    cmd->callback([&run, repo, bootstrap, json] { run = [=] { return RunSync(*repo, *bootstrap, *json); }; });
+  }
+  {
+    auto what = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand("verify", "Check a stored repo: id vs root commit and creator, refs vs signatures, objects");
+    cmd->add_option("target", *what, "did:repo:z… or a working copy with a git+p2p:// remote")->required();
+    cmd->callback([&run, what] { run = [what] { return RunVerify(*what); }; });
+  }
+}
+
+}  // namespace p2pgit::cli

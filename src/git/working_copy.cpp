@@ -1,0 +1,122 @@
+#include "git/working_copy.h"
+
+#include <cctype>
+
+#include "git/detail/link.h"
+#include "git/detail/oid.h"
+#include "git/detail/process.h"
+
+namespace p2pgit::git {
+
+namespace fs = std::filesystem;
+using detail::GitInvocation;
+using detail::RunGit;
+using detail::RunGitOk;
+
+namespace {
+
+GitInvocation InWorkTree(const fs::path& dir, std::vector<std::string> args) {
+  std::vector<std::string> full = {"-C", dir.string()};
+  full.insert(full.end(), args.begin(), args.end());
+  return GitInvocation{std::move(full), {}};
+}
+
+GitStatus LinkAllObjects(const fs::path& from_objects, const fs::path& to_objects) {
+  std::error_code ec;
+  fs::create_directories(to_objects / "pack", ec);
+  for (const auto& entry : fs::directory_iterator(from_objects / "pack", ec)) {
+    auto name = entry.path().filename().string();
+    bool pack_file = name.starts_with("pack-") && (name.ends_with(".pack") || name.ends_with(".idx"));
+    if (!pack_file) continue;
+    if (!detail::LinkOrCopy(entry.path(), to_objects / "pack" / name))
+      return Fail(GitError::Io, "cannot link or copy " + entry.path().string());
+  }
+  for (const auto& entry : fs::directory_iterator(from_objects, ec)) {
+    auto name = entry.path().filename().string();
+    if (name.size() != 2 || !std::isxdigit(static_cast<unsigned char>(name[0])) ||
+        !std::isxdigit(static_cast<unsigned char>(name[1])) || !entry.is_directory())
+      continue;
+    std::error_code ec2;
+    fs::create_directories(to_objects / name, ec2);
+    for (const auto& obj : fs::directory_iterator(entry.path(), ec2))
+      if (!detail::LinkOrCopy(obj.path(), to_objects / name / obj.path().filename()))
+        return Fail(GitError::Io, "cannot link or copy " + obj.path().string());
+  }
+  return Ok{};
+}
+
+GitStatus Materialize(const StorageRepo& store, const fs::path& dir, const WorkingCopySpec& spec) {
+  std::string default_ref = "heads/" + spec.default_branch;
+  const NamedRef* head = nullptr;
+  for (const auto& r : spec.refs)
+    if (r.name == default_ref) head = &r;
+  if (head == nullptr) return Fail(GitError::InvalidArgument, "the default branch '" + spec.default_branch + "' has no signed tip");
+  auto init = RunGitOk(GitInvocation{{"init", "-q", "--template=", "-b", spec.default_branch, dir.string()}, {}},
+                       "git init");
+  if (!init) return init.error();
+  if (auto linked = LinkAllObjects(store.path() / "objects", dir / ".git" / "objects"); !linked) return linked;
+  std::string updates;
+  for (const auto& r : spec.refs) {
+    std::string hex = ToHex(r.oid);
+    if (r.name.starts_with("heads/"))
+      updates += "create refs/remotes/" + spec.remote_name + "/" + r.name.substr(6) + " " + hex + "\n";
+    else if (r.name.starts_with("tags/"))
+      updates += "create refs/" + r.name + " " + hex + "\n";
+  }
+  updates += "create refs/heads/" + spec.default_branch + " " + ToHex(head->oid) + "\n";
+  if (auto u = RunGitOk(InWorkTree(dir, {"update-ref", "--stdin"}), "writing refs", updates); !u) return u.error();
+  if (auto r = SetRemote(dir, spec.remote_name, spec.remote_url); !r) return r;
+  for (const auto& [key, value] : {std::pair{"branch." + spec.default_branch + ".remote", spec.remote_name},
+                                   std::pair{"branch." + spec.default_branch + ".merge", "refs/heads/" + spec.default_branch}}) {
+    if (auto c = RunGitOk(InWorkTree(dir, {"config", key, value}), "git config"); !c) return c.error();
+  }
+  if (auto c = RunGitOk(InWorkTree(dir, {"reset", "-q", "--hard", "HEAD"}), "checkout"); !c) return c.error();
+  return Ok{};
+}
+
+}  // namespace
+
+GitStatus MaterializeWorkingCopy(const StorageRepo& store, const fs::path& dir, const WorkingCopySpec& spec) {
+  std::error_code ec;
+  bool existed = fs::exists(dir, ec);
+  if (existed && !fs::is_empty(dir, ec))
+    return Fail(GitError::InvalidArgument, dir.string() + " already exists and is not empty");
+  auto done = Materialize(store, dir, spec);
+  if (!done) {
+    if (existed) {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
+    } else {
+      fs::remove_all(dir, ec);
+    }
+  }
+  return done;
+}
+
+GitResult<std::string> CurrentBranch(const fs::path& dir) {
+  auto run = RunGit(InWorkTree(dir, {"symbolic-ref", "--short", "-q", "HEAD"}));
+  if (!run) return run.error();
+  if (run->exit_code != 0) return Fail(GitError::NotFound, "HEAD of " + dir.string() + " is not on a branch");
+  std::string out = run->out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+GitResult<std::optional<std::string>> RemoteUrl(const fs::path& dir, const std::string& remote) {
+  auto run = RunGit(InWorkTree(dir, {"config", "--get", "remote." + remote + ".url"}));
+  if (!run) return run.error();
+  if (run->exit_code != 0) return std::optional<std::string>();
+  std::string out = run->out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return std::optional<std::string>(out);
+}
+
+GitStatus SetRemote(const fs::path& dir, const std::string& remote, const std::string& url) {
+  auto existing = RemoteUrl(dir, remote);
+  if (!existing) return existing.error();
+  std::vector<std::string> args = existing->has_value() ? std::vector<std::string>{"remote", "set-url", remote, url}
+                                                        : std::vector<std::string>{"remote", "add", remote, url};
+  if (auto r = RunGitOk(InWorkTree(dir, args), "git remote"); !r) return r.error();
+  return Ok{};
+}
+
+}  // namespace p2pgit::git
