@@ -439,7 +439,11 @@ int RunClone(const std::string& source, std::string dir, const std::vector<std::
     }
   }
   if (dir.empty()) dir = (*meta)->name.empty() ? "repo" : (*meta)->name;
+  auto checkout_started = std::chrono::steady_clock::now();
   if (auto done = git::MaterializeWorkingCopy(*storage, dir, spec); !done) return ReportError("cannot write " + dir + ": " + done.message());
+  if (std::getenv("P2PGIT_TRACE_TIMING"))
+    std::fprintf(stderr, "timing: %-14s %8.3f s\n", "working-copy",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - checkout_started).count());
   (void)store->SetFollowed(target->repo.multihash, true, NowMs());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "cloned " << target->repo.ToString() << " into " << dir << " (" << fetched->pack_bytes / 1000 << " kB from "

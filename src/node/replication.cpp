@@ -1,6 +1,8 @@
 #include "node/replication.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <map>
 #include <set>
@@ -108,6 +110,15 @@ void ServeReplicationStream(const std::filesystem::path& home, const std::shared
 FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& peer, const std::filesystem::path& home,
                       storage::Store& store, const identity::RepoId& repo, const FetchOptions& options) {
   auto started = SteadyClock::now();
+  // P2PGIT_TRACE_TIMING=1: one stderr line per phase (benchmark analysis).
+  bool trace = std::getenv("P2PGIT_TRACE_TIMING") != nullptr;
+  auto last = started;
+  auto phase = [&](const char* name) {
+    if (!trace) return;
+    auto now = SteadyClock::now();
+    std::fprintf(stderr, "timing: %-14s %8.3f s\n", name, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   std::string who = identity::EncodeDidKey(peer);
   auto fail = [&](const std::string& what) -> FetchResult { return Fail(std::string(), who + ": " + what); };
 
@@ -133,6 +144,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
                     result.reason);
     }
   }
+  phase("repo-state");
   auto record = store.GetRepo(repo.multihash);
   if (!record.ok()) return fail("cannot read the store: " + record.message());
   if (!record->has_value()) return fail("does not know " + repo.ToString());
@@ -182,6 +194,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
     return outcome;
   }
 
+  phase("local-state");
   // 3. Wants: every tip of a stale namespace the local repository lacks.
   std::set<Bytes> want_set;
   for (const auto& ns : stale)
@@ -231,6 +244,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
     }
   }
 
+  phase("transfer");
   // 4. Commit the namespaces whose every tip is now available, to exactly their signed values.
   std::vector<git::NamespaceRefs> commit;
   for (const auto& ns : stale) {
@@ -265,6 +279,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
     }
     if (auto s = local->SetNamespaces(commit); !s) return fail("cannot set refs: " + s.message());
   }
+  phase("verify+commit");
   outcome.pack_bytes = pack_bytes;
   outcome.namespaces_updated = commit.size();
   outcome.seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
