@@ -141,9 +141,9 @@ class RepoReplication : public testing::Test {
   }
 
   /** A new working repository on branch main. */
-  std::string InitWork(const std::string& name) {
+  std::string InitWork(const std::string& name, const std::string& branch = "main") {
     std::string dir = Path(name);
-    Sh("git init -q -b main " + ShellQuote(dir));
+    Sh("git init -q -b " + branch + " " + ShellQuote(dir));
     return dir;
   }
   void Commit(const std::string& dir, const std::string& message) { Git(dir, "add -A && git -C " + ShellQuote(dir) + " commit -q -m " + ShellQuote(message)); }
@@ -258,6 +258,7 @@ class RepoReplication : public testing::Test {
 
 /** Expects a one-line error, exit 1, containing every string of `parts`. */
 void ExpectOneLineError(const CommandOutput& r, std::initializer_list<std::string> parts, int exit_code = 1) {
+  testing::Test::RecordProperty("error_" + std::to_string(r.err.size()), r.err.substr(0, r.err.find('\n')));
   EXPECT_EQ(r.exit_code, exit_code) << r.out << r.err;
   EXPECT_EQ(Lines(r.err), 1u) << r.err;
   EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
@@ -339,6 +340,9 @@ TEST_F(RepoReplication, CloneFromRelayAfterOwnerLeftThenSyncMovesOnlyNewObjects)
   uint64_t sync_bytes = rows[0].value("pack_bytes", uint64_t(0));
   EXPECT_GT(sync_bytes, 0u);
   EXPECT_LT(sync_bytes * 50, clone_bytes) << "sync " << sync_bytes << " bytes vs clone " << clone_bytes;
+  RecordProperty("clone_pack_bytes", std::to_string(clone_bytes));
+  RecordProperty("sync_pack_bytes", std::to_string(sync_bytes));
+  RecordProperty("relay_replicated_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(replicated_in).count()));
   EXPECT_EQ(StoredRef(StoragePath(b_home, repo), NamespaceRef(a_id, "heads/main")), new_tip);
   EXPECT_EQ(P2pgit(b_home, "verify " + repo).exit_code, 0);
   // Nothing new: a second sync moves nothing.
@@ -421,6 +425,10 @@ TEST_F(RepoReplication, ReceiverKilledMidFetchLeavesStoreIntactAndNextSyncComple
     }
   }
   ASSERT_TRUE(killed_mid_fetch) << "no progress on stderr: " << Slurp(progress_log);
+  {
+    std::string log = Slurp(progress_log);
+    RecordProperty("progress_at_kill", log.substr(log.rfind("Receiving pack")));
+  }
   EXPECT_EQ(Slurp(progress_log).find("cloned"), std::string::npos);
   // The kill landed before anything was committed: no working copy, no refs in the store.
   EXPECT_FALSE(fs::exists(clone));
@@ -434,6 +442,7 @@ TEST_F(RepoReplication, ReceiverKilledMidFetchLeavesStoreIntactAndNextSyncComple
   // The next sync completes, verifies; a clone then needs no transfer.
   auto synced = P2pgit(b_home, "sync " + repo + " --bootstrap " + relay.Contact());
   ASSERT_EQ(synced.exit_code, 0) << synced.err;
+  RecordProperty("sync_after_kill", Trim(synced.out));
   auto verified = P2pgit(b_home, "verify " + repo);
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
   EXPECT_TRUE(StoreIntegrityOk(b_home, &detail)) << detail;
@@ -461,7 +470,8 @@ TEST_F(RepoReplication, SubmoduleGitlinkAndSeveralRootCommitsCloneCorrectly) {
   Git(sub, "update-index --add --cacheinfo 160000,0123456789abcdef0123456789abcdef01234567,sub");
   Git(sub, "commit -q -m 'add submodule'");
 
-  std::string roots = InitWork("several-roots");
+  // Three root commits merged into a default branch that is not called main.
+  std::string roots = InitWork("several-roots", "trunk");
   std::ofstream(Path("several-roots/a.txt")) << "a\n";
   Commit(roots, "root a");
   Git(roots, "checkout -q --orphan other");
@@ -474,26 +484,38 @@ TEST_F(RepoReplication, SubmoduleGitlinkAndSeveralRootCommitsCloneCorrectly) {
   fs::remove(Path("several-roots/b.txt"));
   std::ofstream(Path("several-roots/c.txt")) << "c\n";
   Commit(roots, "root c");
-  Git(roots, "checkout -q -f main");
+  Git(roots, "checkout -q -f trunk");
   Git(roots, "merge -q --allow-unrelated-histories -m 'merge b' other");
   Git(roots, "merge -q --allow-unrelated-histories -m 'merge c' third");
   ASSERT_EQ(Lines(Git(roots, "rev-list --max-parents=0 HEAD")), 3u);
 
-  for (const auto& work : {sub, roots}) {
-    SCOPED_TRACE(work);
-    std::string repo = ShareTo(a_home, work, relay);
-    ASSERT_TRUE(RelayHolds(relay, repo));
-    std::string clone = work + "-clone";
-    auto cloned = P2pgit(b_home, "clone " + repo + " " + ShellQuote(clone) + " --bootstrap " + relay.Contact());
-    ASSERT_EQ(cloned.exit_code, 0) << cloned.err;
-    ExpectSameRepository(work, clone);
-    EXPECT_EQ(P2pgit(b_home, "verify " + ShellQuote(clone)).exit_code, 0);
-  }
-  EXPECT_EQ(Trim(Git(sub + "-clone", "ls-files -s sub")), "160000 0123456789abcdef0123456789abcdef01234567 0\tsub");
-  EXPECT_EQ(Lines(Git(roots + "-clone", "rev-list --max-parents=0 HEAD")), 3u);
+  // The gitlink repo is cloned without a DIR (the repo's name, in the current directory)...
+  std::string sub_repo = ShareTo(a_home, sub, relay);
+  ASSERT_TRUE(RelayHolds(relay, sub_repo));
+  fs::create_directories(Path("cwd"));
+  auto sub_cloned = RunCommand("cd " + ShellQuote(Path("cwd")) + " && P2PGIT_HOME=" + ShellQuote(b_home) +
+                               " timeout 60 " + P2pgitBinary() + " clone " + sub_repo + " --bootstrap " + relay.Contact());
+  ASSERT_EQ(sub_cloned.exit_code, 0) << sub_cloned.err;
+  std::string sub_clone = Path("cwd/with-submodule");
+  ExpectSameRepository(sub, sub_clone);
+  EXPECT_EQ(P2pgit(b_home, "verify " + ShellQuote(sub_clone)).exit_code, 0);
+
+  // ...the several-roots one by its git+p2p:// URL.
+  std::string roots_repo = ShareTo(a_home, roots, relay);
+  ASSERT_TRUE(RelayHolds(relay, roots_repo));
+  std::string roots_clone = Path("several-roots-clone");
+  auto roots_cloned = P2pgit(b_home, "clone git+p2p://" + roots_repo + " " + ShellQuote(roots_clone) + " --bootstrap " +
+                                         relay.Contact());
+  ASSERT_EQ(roots_cloned.exit_code, 0) << roots_cloned.err;
+  ExpectSameRepository(roots, roots_clone);
+  EXPECT_EQ(Trim(Git(roots_clone, "symbolic-ref HEAD")), "refs/heads/trunk");
+  EXPECT_EQ(P2pgit(b_home, "verify " + ShellQuote(roots_clone)).exit_code, 0);
+
+  EXPECT_EQ(Trim(Git(sub_clone, "ls-files -s sub")), "160000 0123456789abcdef0123456789abcdef01234567 0\tsub");
+  EXPECT_EQ(Lines(Git(roots_clone, "rev-list --max-parents=0 HEAD")), 3u);
   // The repo id is the root by first parents: the same on both sides.
   EXPECT_EQ(Trim(P2pgit(a_home, "repo-id --path " + ShellQuote(roots)).out),
-            Trim(P2pgit(a_home, "repo-id --path " + ShellQuote(roots + "-clone")).out));
+            Trim(P2pgit(a_home, "repo-id --path " + ShellQuote(roots_clone)).out));
 }
 
 // (f) Errors users meet: one line, exit 1 (2 for a malformed id).
