@@ -20,6 +20,11 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+/** A quarantine (objects/incoming-*) this old is what a receiver killed mid-transfer (SIGKILL,
+ *  power loss) left behind: no pack takes a day to arrive. A younger one may be a transfer still
+ *  running in another process (the daemon and a CLI command share the store), so it stays. */
+constexpr std::chrono::hours STALE_QUARANTINE_AGE{24};
+
 uint64_t WallMs() {
   return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -169,6 +174,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
   auto storage_path = git::StoragePath(home, repo);
   auto local = git::StorageRepo::OpenOrCreate(storage_path);
   if (!local) return fail("cannot create the local repository: " + local.message());
+  (void)local->RemoveStaleQuarantines(STALE_QUARANTINE_AGE);  // else nothing ever reclaims them
   if (auto s = store.SetRepoPath(repo.multihash, storage_path); !s) return fail("cannot record the repository: " + s.message());
 
   FetchOutcome outcome;
