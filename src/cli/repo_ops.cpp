@@ -1,0 +1,211 @@
+#include "cli/repo_ops.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/config.h"
+#include "gossip/admission.h"
+#include "node/control_socket.h"
+#include "routing/routing_state.h"
+#include "wire/gossip_frame.h"
+
+namespace p2pgit::cli {
+
+using namespace std::chrono_literals;
+
+
+uint64_t NowMs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+std::optional<PeerId> KeyOf(const Bytes& b) {
+  if (b.size() != identity::PUBLIC_KEY_BYTES) return std::nullopt;
+  PeerId k;
+  std::copy(b.begin(), b.end(), k.begin());
+  return k;
+}
+
+/** did:repo:z… or git+p2p://did:repo:z…[/peer/did:key:z…]. */
+Result<RepoTarget, std::string> ParseRepoTarget(const std::string& text) {
+  std::string rest = text;
+  if (rest.rfind(URL_SCHEME, 0) == 0) rest = rest.substr(sizeof(URL_SCHEME) - 1);
+  std::string repo_text = rest, peer_text;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    repo_text = rest.substr(0, slash);
+    std::string tail = rest.substr(slash);
+    if (tail.rfind("/peer/", 0) != 0) return Fail(std::string(), "'" + text + "': expected git+p2p://<RepoId>[/peer/<NodeId>]");
+    peer_text = tail.substr(6);
+    while (!peer_text.empty() && peer_text.back() == '/') peer_text.pop_back();
+  }
+  auto repo = identity::DecodeDidRepo(repo_text);
+  if (!repo) return Fail(std::string(), "invalid repo id '" + repo_text + "': " + repo.message());
+  RepoTarget target{*repo, std::nullopt};
+  if (!peer_text.empty()) {
+    auto peer = identity::DecodeDidKey(peer_text);
+    if (!peer) return Fail(std::string(), "invalid NodeId '" + peer_text + "': " + peer.message());
+    target.peer = *peer;
+  }
+  return target;
+}
+
+std::string RepoUrl(const identity::RepoId& repo) { return std::string(URL_SCHEME) + repo.ToString(); }
+
+bool DaemonRunning() {
+  auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()), {{"command", "status"}}, 2000ms);
+  return answer.ok();
+}
+
+namespace {
+
+/** Peers to fetch from, best first: connected relays, then known seeders (relays, then by score). */
+std::vector<PeerId> Candidates(Session& session, storage::Store& store, const identity::RepoId& repo,
+                               const std::optional<PeerId>& preferred) {
+  std::vector<PeerId> out;
+  auto add = [&](const PeerId& p) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  };
+  if (preferred) add(*preferred);
+  for (const auto& p : session.connected()) add(p);
+  auto seeders = store.ListSeeders(repo.multihash);
+  if (seeders) {
+    std::vector<std::pair<std::pair<int, double>, PeerId>> ranked;
+    for (const auto& s : *seeders) {
+      auto key = KeyOf(s.node_id);
+      if (!key) continue;
+      auto node = store.GetNode(*key);
+      if (!node.ok() || !node->has_value() || (*node)->addresses.empty()) continue;
+      ranked.push_back({{(*node)->relay ? 0 : 1, -(*node)->score}, *key});
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (const auto& [_, key] : ranked) add(key);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::function<void(const node::FetchProgress&)> ProgressPrinter(bool show) {
+  if (!show) return nullptr;
+  return [](const node::FetchProgress& p) {
+    double mb = double(p.bytes) / 1e6;
+    std::fprintf(stderr, "\rReceiving pack: %.2f MB, %.2f MB/s   ", mb, p.seconds > 0 ? mb / p.seconds : 0.0);
+  };
+}
+
+/** Fetches `repo` into the home: through the daemon when one runs, else over a session. */
+Result<FetchSummary, std::string> FetchIntoHome(const identity::NodeKey& key, storage::Store& store,
+                                                const RepoTarget& target, const std::vector<std::string>& bootstrap,
+                                                bool progress) {
+  if (DaemonRunning()) {
+    nlohmann::json request = {{"command", "fetch"}, {"repo", target.repo.ToString()}};
+    if (target.peer) request["peer"] = identity::EncodeDidKey(*target.peer);
+    auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()), request, std::chrono::hours(2));
+    if (!answer) return Fail(std::string(), "the daemon did not answer: " + answer.message());
+    if (!answer->value("ok", false)) return Fail(std::string(), answer->value("error", std::string("fetch failed")));
+    return FetchSummary{answer->value("pack_bytes", uint64_t(0)), answer->value("namespaces_updated", size_t(0)),
+                        answer->value("seconds", 0.0), "the daemon's peers"};
+  }
+  auto session = Session::Open(key, bootstrap);
+  if (!session) return Fail(std::string(), session.message());
+  node::FetchOptions options;
+  options.progress = ProgressPrinter(progress);
+  std::string errors;
+  for (const auto& peer : Candidates(**session, store, target.repo, target.peer)) {
+    if (std::find((*session)->connected().begin(), (*session)->connected().end(), peer) == (*session)->connected().end()) {
+      auto node = store.GetNode(peer);
+      if (!node.ok() || !node->has_value() || !(*session)->ConnectTo(peer, (*node)->addresses)) continue;
+    }
+    auto result = node::FetchRepo((*session)->endpoint(), peer, identity::DefaultHome(), store, target.repo, options);
+    if (progress) std::fprintf(stderr, "\n");
+    if (result)
+      return FetchSummary{result->pack_bytes, result->namespaces_updated, result->seconds, identity::EncodeDidKey(peer)};
+    (void)store.RecordContact(peer, false, -5.0, NowMs());
+    errors += (errors.empty() ? "" : "; ") + result.message();
+    // Another seeder may have learned of it: the tables just grew from this peer's answer.
+  }
+  return Fail(std::string(), "no seeder could provide " + target.repo.ToString() + (errors.empty() ? "" : ": " + errors));
+}
+
+std::vector<git::NamespaceRefs> DelegateNamespaces(const storage::RepoRecord& meta, const git::StorageRepo& storage) {
+  std::vector<git::NamespaceRefs> out;
+  for (const auto& d : meta.delegates) {
+    auto key = KeyOf(d);
+    if (!key) continue;
+    auto refs = storage.ListNamespace(*key);
+    out.push_back(git::NamespaceRefs{*key, refs ? *refs : std::vector<git::NamedRef>{}});
+  }
+  return out;
+}
+
+
+Result<std::vector<wire::SignedMessage>, std::string> SignOwnRefs(const identity::NodeKey& key, storage::Store& store,
+                                                                   const git::StorageRepo& storage,
+                                                                   const identity::RepoId& repo,
+                                                                   const std::vector<git::NamedRef>& refs,
+                                                                   std::vector<wire::SignedMessage> messages) {
+  if (refs.size() > wire::MAX_REFS_PER_ANNOUNCEMENT)
+    return Fail(std::string(), std::to_string(refs.size()) + " refs; at most " +
+                                   std::to_string(wire::MAX_REFS_PER_ANNOUNCEMENT) + " can be announced");
+  uint64_t now = NowMs();
+  wire::RefsBody body;
+  body.timestamp_ms = now;
+  body.repo_id = repo;
+  for (const auto& r : refs) body.refs.push_back({r.name, r.oid});
+  std::sort(body.refs.begin(), body.refs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  auto previous = store.GetRefs(repo.multihash, key.public_key());
+  body.sequence = (previous.ok() && previous->has_value()) ? (*previous)->sequence + 1 : 1;
+  if (auto check = wire::DecodeBody(wire::MessageType::Refs, wire::EncodeBody(body)); !check)
+    return Fail(std::string(), "cannot announce these refs: " + check.message());
+  messages.push_back(wire::SignMessage(key, body));
+  // The namespace is exactly what we sign; the store holds the messages (peers reconcile them).
+  if (auto s = storage.SetNamespace(key.public_key(), refs); !s)
+    return Fail(std::string(), "cannot write this node's refs: " + s.message());
+  (void)store.SetRepoPath(repo.multihash, storage.path());
+  (void)store.SetFollowed(repo.multihash, true, now);
+  auto followed = store.ListFollowed();
+  std::vector<identity::RepoId> held;
+  if (followed)
+    for (const auto& r : *followed)
+      if (auto id = identity::RepoIdFromMultihash(r)) held.push_back(*id);
+  for (auto& page : wire::SplitInventory(held, now, now)) messages.push_back(wire::SignMessage(key, page));
+  routing::StoreRoutingState state(store);
+  gossip::Admission admission(state);
+  for (const auto& m : messages) {
+    auto result = admission.Admit(m.encoded, now);
+    if (result.verdict != gossip::Verdict::Accepted && result.verdict != gossip::Verdict::Duplicate)
+      return Fail(std::string(), std::string("own announcement refused (") + gossip::VerdictName(result.verdict) + "): " + result.reason);
+  }
+  return messages;
+}
+
+Result<std::string, std::string> Announce(const identity::NodeKey& key, const std::vector<wire::SignedMessage>& messages,
+                                          const std::vector<std::string>& bootstrap, double wait_seed_s) {
+  if (DaemonRunning()) {
+    for (const auto& m : messages) {
+      auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()),
+                                         {{"command", "publish"}, {"message", ToHex(m.encoded)}});
+      if (!answer || !answer->value("ok", false))
+        return Fail(std::string(), "the daemon refused the announcement: " +
+                                       (answer ? answer->value("error", std::string("?")) : answer.message()));
+    }
+    return std::string("announced through the running daemon, which serves the repository");
+  }
+  auto session = Session::Open(key, bootstrap);
+  if (!session) return std::string("stored and signed locally, not announced: " + session.message());
+  for (const auto& peer : (*session)->connected())
+    for (const auto& m : messages)
+      (void)(*session)->endpoint().SendMessage(peer, wire::EncodeGossipFrame(wire::MessageFrame{m.encoded}));
+  // A relay that seeds asks for the signed state and then the pack: two streams.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(wait_seed_s * 1000));
+  if ((*session)->WaitServed(2, deadline)) {
+    std::this_thread::sleep_for(500ms);  // the relay verifies and commits
+    return std::string("announced; a relay fetched the new tips");
+  }
+  return std::string("announced to " + std::to_string((*session)->connected().size()) +
+                     " peer(s), but no relay fetched within " + std::to_string(int(wait_seed_s)) +
+                     " s: not yet seeded (run `p2pgit node` to keep serving it)");
+}
+
+}  // namespace p2pgit::cli
