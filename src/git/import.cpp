@@ -63,6 +63,29 @@ GitResult<LinkCounts> LinkObjects(const fs::path& source_objects, const fs::path
   return counts;
 }
 
+GitResult<uint64_t> StreamInto(const StorageRepo& store, const fs::path& git_dir, const std::vector<Bytes>& tips,
+                               const std::string& where) {
+  auto receiver = PackReceiver::Start(store);
+  if (!receiver) return receiver.error();
+  auto store_tips = store.ListTips();
+  if (!store_tips) return store_tips.error();
+  auto in_source = detail::HasObjectsIn(git_dir, *store_tips);
+  if (!in_source) return in_source.error();
+  std::vector<Bytes> haves;
+  for (size_t i = 0; i < store_tips->size(); ++i)
+    if ((*in_source)[i]) haves.push_back((*store_tips)[i]);
+  GitStatus feed_status = Ok{};
+  auto streamed = detail::StreamPack(git_dir, tips, haves, true, [&](ByteSpan bytes) {
+    feed_status = receiver->Feed(bytes);
+    return feed_status.ok();
+  });
+  if (!feed_status) return feed_status.error();
+  if (!streamed) return Fail(streamed.code() == GitError::GitFailed ? GitError::MissingObjects : streamed.code(),
+                             "cannot read every object of " + where + ": " + streamed.message());
+  if (auto st = receiver->CommitObjects(tips); !st) return st.error();
+  return streamed->bytes;
+}
+
 }  // namespace
 
 GitResult<ImportResult> ImportWorkingRepo(const StorageRepo& store, const fs::path& working_dir) {
@@ -130,27 +153,22 @@ GitResult<ImportResult> ImportWorkingRepo(const StorageRepo& store, const fs::pa
 
   // Fallback: let the working repository's git find every object (alternates included) and
   // stream a pack of what the store lacks, verified like any received pack.
-  auto receiver = PackReceiver::Start(store);
-  if (!receiver) return receiver.error();
-  auto store_tips = store.ListTips();
-  if (!store_tips) return store_tips.error();
-  auto in_source = detail::HasObjectsIn(git_dir, *store_tips);
-  if (!in_source) return in_source.error();
-  std::vector<Bytes> haves;
-  for (size_t i = 0; i < store_tips->size(); ++i)
-    if ((*in_source)[i]) haves.push_back((*store_tips)[i]);
-  GitStatus feed_status = Ok{};
-  auto streamed = detail::StreamPack(git_dir, tips, haves, true, [&](ByteSpan bytes) {
-    feed_status = receiver->Feed(bytes);
-    return feed_status.ok();
-  });
-  if (!feed_status) return feed_status.error();
-  if (!streamed) return Fail(streamed.code() == GitError::GitFailed ? GitError::MissingObjects : streamed.code(),
-                             "cannot read every object of " + where + ": " + streamed.message());
-  if (auto st = receiver->CommitObjects(tips); !st) return st.error();
+  auto streamed = StreamInto(store, git_dir, tips, where);
+  if (!streamed) return streamed.error();
   result.streamed = true;
-  result.streamed_bytes = streamed->bytes;
+  result.streamed_bytes = *streamed;
   return result;
+}
+
+GitStatus ImportObjects(const StorageRepo& store, const fs::path& git_dir, const std::vector<Bytes>& tips) {
+  for (const auto& t : tips)
+    if (auto c = detail::CheckOid(t); !c) return c;
+  auto present = store.HasObjects(tips);
+  if (!present) return present.error();
+  if (std::all_of(present->begin(), present->end(), [](bool b) { return b; })) return Ok{};
+  auto streamed = StreamInto(store, git_dir, tips, git_dir.string());
+  if (!streamed) return streamed.error();
+  return Ok{};
 }
 
 }  // namespace p2pgit::git

@@ -37,4 +37,12 @@ struct ImportResult {
  */
 GitResult<ImportResult> ImportWorkingRepo(const StorageRepo& store, const std::filesystem::path& working_dir);
 
+/**
+ * Copies into the store every object reachable from `tips` in the repository at `git_dir` (a
+ * user's .git, for `git push`) that the store's tips do not already reach: pack-objects there,
+ * streamed into a PackReceiver and verified (hashes, connectivity of `tips`). Moves no ref.
+ * @return MissingObjects (a tip not connected in git_dir), BadPack, GitFailed, Io.
+ */
+GitStatus ImportObjects(const StorageRepo& store, const std::filesystem::path& git_dir, const std::vector<Bytes>& tips);
+
 }  // namespace p2pgit::git

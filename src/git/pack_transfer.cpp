@@ -40,6 +40,7 @@ struct PackReceiver::Impl {
   std::optional<GitProcess> index_pack;
   uint64_t bytes = 0;
   bool finished = false;
+  bool self_contained = false;  // index-pack proved the pack self-contained and connected
   bool committed = false;
   std::optional<Failure<GitError>> failure;
 
@@ -87,6 +88,7 @@ GitResult<PackReceiver> PackReceiver::Start(const StorageRepo& store, ReceiveOpt
   std::vector<std::string> args = {"index-pack", "--stdin", "--fix-thin",
                                    "--max-input-size=" + std::to_string(options.max_pack_bytes)};
   if (options.strict) args.push_back("--strict");
+  if (options.check_self_contained) args.push_back("--check-self-contained-and-connected");
   auto started = GitProcess::Start(InGitDir(store.path(), std::move(args), impl->quarantine.Env()), true, true);
   if (!started) return started.error();
   impl->index_pack.emplace(std::move(*started));
@@ -131,7 +133,11 @@ GitStatus PackReceiver::Finish() {
   }
   detail::GitExit exit = d.index_pack->Wait();
   d.index_pack.reset();
-  if (exit.exit_code != 0) return d.IndexPackFailed(exit);
+  // With --check-self-contained-and-connected, exit 1 (not die()'s 128) only says the pack
+  // links to objects outside itself: indexed fine, connectivity is walked at commit.
+  bool outside_links = d.options.check_self_contained && exit.exit_code == 1;
+  if (exit.exit_code != 0 && !outside_links) return d.IndexPackFailed(exit);
+  d.self_contained = d.options.check_self_contained && exit.exit_code == 0;
   d.finished = true;
   return Ok{};
 }
@@ -169,7 +175,18 @@ GitStatus PackReceiver::CommitObjects(const std::vector<Bytes>& tip_oids, const 
   }
   if (auto st = Finish(); !st) return st;
 
-  if (!tips.empty()) {
+  if (!tips.empty() && d.self_contained) {
+    // Every link inside the pack resolved inside the pack: the tips need only be in it (or in
+    // the store already, whose refs were checked when set).
+    std::vector<Bytes> raw;
+    for (const auto& t : tips) raw.push_back(*detail::ParseOidHex(t));
+    auto present = detail::HasObjectsIn(d.store_dir, raw, d.quarantine.Env());
+    if (!present) return d.Failed(present.code(), present.message());
+    for (size_t i = 0; i < raw.size(); ++i)
+      if (!(*present)[i])
+        return d.Failed(GitError::MissingObjects,
+                        "pack rejected, a signed tip is not fully connected: missing " + ToHex(raw[i]));
+  } else if (!tips.empty()) {
     // Only what the store's refs do not already reach is walked: those were checked when they
     // were set (git's own check_connected does the same).
     std::string input;

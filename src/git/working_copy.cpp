@@ -54,7 +54,7 @@ GitStatus Materialize(const StorageRepo& store, const fs::path& dir, const Worki
   auto init = RunGitOk(GitInvocation{{"init", "-q", "--template=", "-b", spec.default_branch, dir.string()}, {}},
                        "git init");
   if (!init) return init.error();
-  if (auto linked = LinkAllObjects(store.path() / "objects", dir / ".git" / "objects"); !linked) return linked;
+  if (auto linked = LinkStoreObjects(store, dir / ".git" / "objects"); !linked) return linked;
   std::string updates;
   for (const auto& r : spec.refs) {
     std::string hex = ToHex(r.oid);
@@ -70,10 +70,9 @@ GitStatus Materialize(const StorageRepo& store, const fs::path& dir, const Worki
                                    std::pair{"branch." + spec.default_branch + ".merge", "refs/heads/" + spec.default_branch}}) {
     if (auto c = RunGitOk(InWorkTree(dir, {"config", key, value}), "git config"); !c) return c.error();
   }
-  // Parallel checkout (git >= 2.32): inflating and writing thousands of blobs is CPU-bound, and
-  // nothing else runs at this point of a clone. One worker per core.
-  if (auto c = RunGitOk(InWorkTree(dir, {"-c", "checkout.workers=0", "reset", "-q", "--hard", "HEAD"}), "checkout"); !c)
-    return c.error();
+  // Sequential checkout, as git clone does: parallel workers (checkout.workers) saved ~15% of
+  // the checkout time on the benchmark repository but doubled the clone's peak memory.
+  if (auto c = RunGitOk(InWorkTree(dir, {"reset", "-q", "--hard", "HEAD"}), "checkout"); !c) return c.error();
   return Ok{};
 }
 
@@ -93,6 +92,20 @@ GitStatus MaterializeWorkingCopy(const StorageRepo& store, const fs::path& dir, 
     }
   }
   return done;
+}
+
+GitStatus LinkStoreObjects(const StorageRepo& store, const fs::path& objects_dir) {
+  return LinkAllObjects(store.path() / "objects", objects_dir);
+}
+
+GitResult<Bytes> ResolveRevision(const fs::path& git_dir, const std::string& revision) {
+  auto run = RunGit(detail::InGitDir(git_dir.string(), {"rev-parse", "--verify", "-q", "--end-of-options", revision}));
+  if (!run) return run.error();
+  std::string out = run->out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  auto oid = detail::ParseOidHex(out);
+  if (run->exit_code != 0 || !oid) return Fail(GitError::NotFound, "no object named " + revision);
+  return *oid;
 }
 
 GitResult<std::string> CurrentBranch(const fs::path& dir) {

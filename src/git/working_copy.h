@@ -31,6 +31,15 @@ struct WorkingCopySpec {
  */
 GitStatus MaterializeWorkingCopy(const StorageRepo& store, const std::filesystem::path& dir, const WorkingCopySpec& spec);
 
+/** Hard-links (or copies) every pack and loose object of the store into `objects_dir` (a git
+ *  repository's objects directory), skipping files it already has: objects are immutable and
+ *  named by content. Objects in the store were verified when they arrived. */
+GitStatus LinkStoreObjects(const StorageRepo& store, const std::filesystem::path& objects_dir);
+
+/** The object a revision names in the repository at `git_dir`, peeled to a commit or tag
+ *  target ("refs/heads/main", "HEAD", a hex id). NotFound when it names nothing. */
+GitResult<Bytes> ResolveRevision(const std::filesystem::path& git_dir, const std::string& revision);
+
 /** The branch HEAD names in the working repository at `dir` ("main"); NotFound when detached. */
 GitResult<std::string> CurrentBranch(const std::filesystem::path& dir);
 
