@@ -24,6 +24,7 @@ void RegisterIdentityCommands(CLI::App& app, CommandRun& run);
 void RegisterNodeCommands(CLI::App& app, CommandRun& run);
 void RegisterDaemonCommands(CLI::App& app, CommandRun& run);
 void RegisterRepoCommands(CLI::App& app, CommandRun& run);
+void RegisterCatCommands(CLI::App& app, CommandRun& run);
 void RegisterMessageCommands(CLI::App& app, CommandRun& run);
 void RegisterTableCommands(CLI::App& app, CommandRun& run);
 
