@@ -56,6 +56,11 @@ int RunDaemon(bool relay, DaemonFlags flags) {
   if (flags.seed == "followed") config.seed_all = false;
   if (!flags.seed.empty() && flags.seed != "all" && flags.seed != "followed")
     return ReportError("config: seed must be \"all\" or \"followed\"", EXIT_USAGE);
+  if (!flags.log_level.empty()) {
+    auto level = node::ParseLogLevel(flags.log_level);
+    if (!level) return ReportError("log level must be error, warn, info or debug", EXIT_USAGE);
+    config.log_level = *level;
+  }
   config.seed_allow = flags.seed_allow;
   config.seed_deny = flags.seed_deny;
   config.seed_quota_bytes = flags.seed_quota_mb * 1000 * 1000;
@@ -118,6 +123,7 @@ void AddDaemonOptions(CLI::App* cmd, std::shared_ptr<DaemonFlags> flags) {
   cmd->add_option("--idle-timeout", flags->idle_timeout_s, "seconds of silence before a peer is dropped (default 30)");
   cmd->add_option("--outbound-peers", flags->outbound_peers, "non-bootstrap peers to keep dialled (default 8; 0: bootstrap peers only)");
   cmd->add_option("--max-connections", flags->max_connections, "connections accepted (default: node 128, relay 2048)");
+  cmd->add_option("--log-level", flags->log_level, "error, warn, info (default) or debug");
 }
 
 }  // namespace

@@ -42,6 +42,7 @@ Status<int> ApplyConfigFile(const std::filesystem::path& path, DaemonFlags& flag
   for (auto [key, out] : {std::pair{"seed_allow", &flags.seed_allow}, std::pair{"seed_deny", &flags.seed_deny}}) {
     if (auto s = strings(key, *out); !s) return s;
   }
+  if (flags.log_level.empty()) flags.log_level = table["log_level"].value_or(std::string());
   if (flags.seed_quota_mb == 0) flags.seed_quota_mb = uint64_t(table["seed_quota_mb"].value_or(int64_t(0)));
   return Ok{};
 }

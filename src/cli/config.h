@@ -25,6 +25,7 @@ struct DaemonFlags {
   std::vector<std::string> seed_allow;
   std::vector<std::string> seed_deny;
   uint64_t seed_quota_mb = 0;
+  std::string log_level;  // error | warn | info (default) | debug
 };
 
 /** Reads config.toml (absent is fine) into the settings the command line left empty. */

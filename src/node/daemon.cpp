@@ -110,7 +110,7 @@ class Daemon::Impl {
   void Penalize(const PeerId& peer, const std::string& why);
   void DialTargetNow(const PeerId& peer, DialTarget& target);
   nlohmann::json StatusJson();
-  void Log(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  void Log(LogLevel level, const char* format, ...) __attribute__((format(printf, 3, 4)));
 
   identity::NodeKey m_key;
   DaemonConfig m_config;
@@ -168,14 +168,15 @@ class Daemon::Impl {
   uint64_t m_frames_in = 0, m_frames_bad = 0, m_messages_forwarded = 0;
 };
 
-void Daemon::Impl::Log(const char* format, ...) {
-  if (!m_config.log) return;
+void Daemon::Impl::Log(LogLevel level, const char* format, ...) {
+  if (!m_config.log || level > m_config.log_level) return;
   char line[1024];
   va_list args;
   va_start(args, format);
   std::vsnprintf(line, sizeof line, format, args);
   va_end(args);
-  std::fprintf(stderr, "%s: %s\n", m_config.relay ? "relay" : "node", line);
+  static const char* const names[] = {"error", "warn", "info", "debug"};
+  std::fprintf(stderr, "%s: %s: %s\n", m_config.relay ? "relay" : "node", names[int(level)], line);
 }
 
 Result<bool, std::string> Daemon::Impl::Start() {
@@ -214,6 +215,7 @@ Result<bool, std::string> Daemon::Impl::Start() {
 
   transport::EndpointConfig tc;
   tc.listen = m_config.listen;
+  tc.log = m_config.log && m_config.log_level >= LogLevel::Debug;
   tc.max_connections = m_config.max_connections != 0 ? m_config.max_connections
                                                      : (m_config.relay ? transport::MAX_CONNECTIONS : NODE_MAX_CONNECTIONS);
   if (m_config.idle_timeout.count() > 0) {
@@ -241,7 +243,7 @@ Result<bool, std::string> Daemon::Impl::Start() {
       if (addr && !IsWildcard(addr->host)) m_announce.push_back(*addr);
     }
     if (m_announce.empty() && !m_config.listen.empty())
-      Log("listening on a wildcard address: not announcing any address (use --announce HOST:PORT)");
+      Log(LogLevel::Warn, "listening on a wildcard address: not announcing any address (use --announce HOST:PORT)");
   }
 
   auto control = ControlServer::Start(ControlSocketPath(m_config.home),
@@ -373,7 +375,7 @@ nlohmann::json Daemon::Impl::Handle(const nlohmann::json& request) {
 void Daemon::Impl::OnConnected(const transport::PeerInfo& info) {
   auto now = SteadyClock::now();
   if (m_guard.IsBanned(info.peer, now)) {
-    Log("refusing banned peer %s", ShortId(info.peer).c_str());
+    Log(LogLevel::Info, "refusing banned peer %s", ShortId(info.peer).c_str());
     m_endpoint->Disconnect(info.peer);
     return;
   }
@@ -387,7 +389,7 @@ void Daemon::Impl::OnConnected(const transport::PeerInfo& info) {
     it->second.backoff = RECONNECT_BACKOFF_MIN;
   }
   (void)m_store->RecordContact(info.peer, true, 1.0, WallMs());
-  Log("connected %s %s (%s)", info.we_dialed ? "to" : "from", identity::EncodeDidKey(info.peer).c_str(),
+  Log(LogLevel::Info, "connected %s %s (%s)", info.we_dialed ? "to" : "from", identity::EncodeDidKey(info.peer).c_str(),
       info.remote_address.c_str());
   AskReconcile(info.peer);
 }
@@ -402,12 +404,12 @@ void Daemon::Impl::OnDisconnected(const PeerId& peer, const std::string& reason)
     t->second.dialing = false;
     t->second.next_attempt = SteadyClock::now() + t->second.backoff;
   }
-  Log("disconnected %s: %s", ShortId(peer).c_str(), reason.c_str());
+  Log(LogLevel::Info, "disconnected %s: %s", ShortId(peer).c_str(), reason.c_str());
 }
 
 void Daemon::Impl::Penalize(const PeerId& peer, const std::string& why) {
   (void)m_store->RecordContact(peer, m_peers.count(peer) != 0, -10.0, WallMs());
-  Log("dropping %s: %s", identity::EncodeDidKey(peer).c_str(), why.c_str());
+  Log(LogLevel::Warn, "dropping %s: %s", identity::EncodeDidKey(peer).c_str(), why.c_str());
   m_endpoint->Disconnect(peer);
 }
 
@@ -465,7 +467,7 @@ void Daemon::Impl::AfterAdmission(const gossip::AdmissionResult& result, const s
     return;
   }
   if (from && gossip::IsMisbehaviour(result.verdict)) {
-    Log("rejected message from %s: %s: %s", ShortId(*from).c_str(), gossip::VerdictName(result.verdict),
+    Log(LogLevel::Warn, "rejected message from %s: %s: %s", ShortId(*from).c_str(), gossip::VerdictName(result.verdict),
         result.reason.c_str());
     if (m_guard.OnVerdict(*from, result.verdict, SteadyClock::now()) == gossip::PeerDecision::Disconnect)
       Penalize(*from, std::string("repeated ") + gossip::VerdictName(result.verdict) + " messages (banned)");
@@ -649,7 +651,7 @@ FetchResult Daemon::Impl::FetchFromAny(storage::Store& store, const identity::Re
   for (const auto& peer : candidates) {
     auto result = FetchRepo(*m_endpoint, peer, m_config.home, store, repo);
     if (result) return result;
-    Log("fetch %s failed: %s", repo.ToString().c_str(), result.message().c_str());
+    Log(LogLevel::Warn, "fetch %s failed: %s", repo.ToString().c_str(), result.message().c_str());
     (void)store.RecordContact(peer, true, -5.0, WallMs());
     if (!errors.empty()) errors += "; ";
     errors += result.message();
@@ -668,7 +670,7 @@ uint64_t DirectoryBytes(const std::filesystem::path& dir) {
 void Daemon::Impl::FetcherLoop() {
   auto store = storage::Store::Open(m_config.home / "store.db");
   if (!store) {
-    Log("replication disabled: cannot open the store: %s", store.message().c_str());
+    Log(LogLevel::Error, "replication disabled: cannot open the store: %s", store.message().c_str());
     return;
   }
   for (;;) {
@@ -682,13 +684,13 @@ void Daemon::Impl::FetcherLoop() {
       m_fetch_pending.erase(job.first);
     }
     if (m_config.seed_quota_bytes > 0 && DirectoryBytes(m_config.home / "repos") >= m_config.seed_quota_bytes) {
-      Log("not seeding %s: the seed quota is reached", job.first.ToString().c_str());
+      Log(LogLevel::Warn, "not seeding %s: the seed quota is reached", job.first.ToString().c_str());
       continue;
     }
     auto result = FetchFromAny(*store, job.first, job.second);
     if (!result) continue;
     if (result->namespaces_updated > 0)
-      Log("replicated %s: %llu bytes, %zu namespaces updated in %.2f s", job.first.ToString().c_str(),
+      Log(LogLevel::Info, "replicated %s: %llu bytes, %zu namespaces updated in %.2f s", job.first.ToString().c_str(),
           static_cast<unsigned long long>(result->pack_bytes), result->namespaces_updated, result->seconds);
     auto repo = job.first;
     Post([this, repo] { AfterFetched(repo); });
@@ -778,7 +780,7 @@ void Daemon::Impl::DialTargetNow(const PeerId& peer, DialTarget& target) {
       DialTarget& t = it->second;
       t.dialing = false;
       t.next_attempt = SteadyClock::now() + t.backoff;
-      Log("dial %s at %s failed: %s (retry in %lld s)", ShortId(peer).c_str(), address.c_str(), error.c_str(),
+      Log(LogLevel::Debug, "dial %s at %s failed: %s (retry in %lld s)", ShortId(peer).c_str(), address.c_str(), error.c_str(),
           static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(t.backoff).count()));
       t.backoff = std::min(t.backoff * 2, RECONNECT_BACKOFF_MAX);
       (void)m_store->RecordContact(peer, false, -1.0, WallMs());
@@ -829,7 +831,7 @@ void Daemon::Impl::Announce() {
   auto message = wire::SignMessage(m_key, body);
   auto result = AdmitLocal(message.encoded, std::nullopt);
   if (result.verdict != gossip::Verdict::Accepted)
-    Log("own node announcement not accepted: %s %s", gossip::VerdictName(result.verdict), result.reason.c_str());
+    Log(LogLevel::Error, "own node announcement not accepted: %s %s", gossip::VerdictName(result.verdict), result.reason.c_str());
   m_next_announce = SteadyClock::now() + m_config.reannounce_interval;
 }
 
@@ -880,6 +882,14 @@ nlohmann::json Daemon::Impl::StatusJson() {
 }
 
 // ---- Daemon ----
+
+std::optional<LogLevel> ParseLogLevel(const std::string& text) {
+  if (text == "error") return LogLevel::Error;
+  if (text == "warn") return LogLevel::Warn;
+  if (text == "info") return LogLevel::Info;
+  if (text == "debug") return LogLevel::Debug;
+  return std::nullopt;
+}
 
 Result<std::unique_ptr<Daemon>, std::string> Daemon::Start(const identity::NodeKey& key, DaemonConfig config) {
   auto impl = std::make_unique<Impl>(identity::NodeKey::FromSeed(key.seed()), std::move(config));

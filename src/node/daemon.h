@@ -42,6 +42,11 @@ inline constexpr Millis RECONCILE_PAGE_GAP = 1500ms;
  *  connection events are never dropped). */
 inline constexpr size_t MAX_QUEUED_EVENTS = 20'000;
 
+/** What the daemon writes on stderr: errors only, … every dial and transport event. */
+enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
+/** "error" | "warn" | "info" | "debug" → level; nullopt otherwise. */
+std::optional<LogLevel> ParseLogLevel(const std::string& text);
+
 struct DaemonConfig {
   std::filesystem::path home;
   bool relay = false;
@@ -55,6 +60,7 @@ struct DaemonConfig {
   size_t max_connections = 0;  // 0: the role's default
   Millis idle_timeout{0};      // 0: the transport's default
   bool log = true;             // one line per notable event on stderr
+  LogLevel log_level = LogLevel::Info;
   /** Which repos this daemon replicates when their signed refs change: a relay seeds all by
    *  default, a node the repos it follows (shared or cloned). Allow/deny take did:repo ids;
    *  a deny wins. The quota stops new fetches once the stored repositories reach it. */
