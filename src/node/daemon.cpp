@@ -269,8 +269,10 @@ void Daemon::Impl::Stop() {
     std::lock_guard lock(m_mu);
     if (m_stopping) return;
   }
-  m_control.reset();  // no new requests
-  if (m_endpoint) m_endpoint->Stop();  // in-flight streams fail, so serving threads end
+  // The endpoint first: in-flight streams fail at once, so serving threads and a fetch running
+  // on the control thread end; then the control socket (its thread joins).
+  if (m_endpoint) m_endpoint->Stop();
+  m_control.reset();
   {
     std::lock_guard lock(m_fetch_mu);
     m_fetch_stopping = true;
