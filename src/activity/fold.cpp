@@ -99,14 +99,41 @@ FoldResult<ThreadDag> BuildThread(std::span<const Event> events, const wire::Rep
 
   // Events that named a member but whose other parents never joined: held when some ancestor is
   // missing (Pending, and so is everything below them), else refused (parents in two threads).
+  // Whether an ancestor is missing: an upward walk over present events, memoized (each event is
+  // walked once however many touched events share it).
+  std::unordered_map<const Event*, bool> lacks_ancestor;
+  auto has_missing_ancestor = [&](const Event* start) {
+    std::vector<std::pair<const Event*, size_t>> stack{{start, 0}};
+    lacks_ancestor.try_emplace(start, false);
+    while (!stack.empty()) {
+      auto& [e, next_parent] = stack.back();
+      if (lacks_ancestor[e] || next_parent == e->parents.size()) {
+        bool missing = lacks_ancestor[e];
+        stack.pop_back();
+        if (missing && !stack.empty()) lacks_ancestor[stack.back().first] = true;
+        continue;
+      }
+      const Bytes& p = e->parents[next_parent++];
+      if (!IsEventIdParent(p)) continue;
+      auto found = by_id.find(ToEventId(p));
+      if (found == by_id.end()) {
+        lacks_ancestor[e] = true;
+        continue;
+      }
+      auto [memo, first] = lacks_ancestor.try_emplace(found->second, false);
+      if (first) {
+        stack.push_back({found->second, 0});
+      } else if (memo->second) {
+        lacks_ancestor[e] = true;
+      }
+    }
+    return lacks_ancestor[start];
+  };
   std::unordered_set<const Event*> pending;
   std::deque<const Event*> queue;
   for (const auto& [e, progress] : touched) {
     if (progress.remaining == 0) continue;
-    bool missing = std::any_of(e->parents.begin(), e->parents.end(), [&](const Bytes& p) {
-      return IsEventIdParent(p) && !by_id.count(ToEventId(p));
-    });
-    if (missing && pending.insert(e).second) queue.push_back(e);
+    if (has_missing_ancestor(e) && pending.insert(e).second) queue.push_back(e);
   }
   while (!queue.empty()) {
     const Event* e = queue.front();
