@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -39,125 +38,161 @@ struct Member {
 /** The thread's DAG, ready to apply: members in fold order, and the events held or refused by
  *  their parents. */
 struct ThreadDag {
-  std::vector<Member> members;         // members[0] is the root
-  std::vector<IgnoredEvent> held;      // Pending and BadParents (parents spanning threads)
+  std::vector<Member> members;     // members[0] is the root
+  std::vector<IgnoredEvent> held;  // Pending and BadParents (parents spanning threads)
+  std::vector<EventId> heads;      // members no member names as parent, sorted
 };
 
 IgnoredEvent MakeIgnored(const Event& e, IgnoreReason reason, std::string detail) {
   return IgnoredEvent{e.id, e.author, e.op, reason, std::move(detail)};
 }
 
-/** Deterministic order of held events: they have no clock, so by id. */
-void SortById(std::vector<IgnoredEvent>& events) {
-  std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+constexpr uint32_t ABSENT = UINT32_MAX;
+
+/**
+ * The repo's events as a dense graph: event i's parents (index, or ABSENT for an event id not
+ * in the input) and children, as flat offset arrays. Indices keep the fold's hot loops out of
+ * hash tables (10,000 events fold in a few ms).
+ */
+struct Graph {
+  std::vector<const Event*> nodes;
+  std::unordered_map<EventId, uint32_t, EventIdHash> index;
+  std::vector<uint32_t> parent_start, parent_list;  // event-id parents only
+  std::vector<uint32_t> child_start, child_list;
+
+  std::span<const uint32_t> Parents(uint32_t i) const {
+    return std::span<const uint32_t>(parent_list).subspan(parent_start[i], parent_start[i + 1] - parent_start[i]);
+  }
+  std::span<const uint32_t> Children(uint32_t i) const {
+    return std::span<const uint32_t>(child_list).subspan(child_start[i], child_start[i + 1] - child_start[i]);
+  }
+};
+
+Graph BuildGraph(std::span<const Event> events, ByteSpan repo_bytes) {
+  Graph g;
+  g.nodes.reserve(events.size());
+  g.index.reserve(events.size());
+  for (const Event& e : events) {
+    if (!SameBytes(e.repo_id, repo_bytes)) continue;  // another repo's event
+    // A duplicate id is the same signed event: keep the first.
+    if (g.index.emplace(e.id, static_cast<uint32_t>(g.nodes.size())).second) g.nodes.push_back(&e);
+  }
+  const size_t n = g.nodes.size();
+  g.parent_start.assign(n + 1, 0);
+  std::vector<uint32_t> child_count(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    g.parent_start[i] = static_cast<uint32_t>(g.parent_list.size());
+    for (const Bytes& p : g.nodes[i]->parents) {
+      if (!IsEventIdParent(p)) continue;
+      auto it = g.index.find(ToEventId(p));
+      uint32_t parent = it == g.index.end() ? ABSENT : it->second;
+      g.parent_list.push_back(parent);
+      if (parent != ABSENT) ++child_count[parent];
+    }
+  }
+  g.parent_start[n] = static_cast<uint32_t>(g.parent_list.size());
+  g.child_start.assign(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) g.child_start[i + 1] = g.child_start[i] + child_count[i];
+  g.child_list.resize(g.child_start[n]);
+  std::vector<uint32_t> fill(g.child_start.begin(), g.child_start.end() - 1);
+  for (uint32_t i = 0; i < n; ++i)
+    for (uint32_t parent : g.Parents(i))
+      if (parent != ABSENT) g.child_list[fill[parent]++] = i;
+  return g;
 }
 
 FoldResult<ThreadDag> BuildThread(std::span<const Event> events, const wire::RepoId& repo, const EventId& root_id) {
   const ByteSpan repo_bytes(repo.multihash);
-  std::unordered_map<EventId, const Event*, EventIdHash> by_id;
-  by_id.reserve(events.size());
-  for (const Event& e : events) {
-    if (!SameBytes(e.repo_id, repo_bytes)) continue;  // another repo's event
-    by_id.emplace(e.id, &e);                          // a duplicate id is the same signed event
-  }
-  auto root_it = by_id.find(root_id);
-  if (root_it == by_id.end())
+  Graph g = BuildGraph(events, repo_bytes);
+  auto root_it = g.index.find(root_id);
+  if (root_it == g.index.end())
     return Fail(FoldError::NotFound, "no event " + ToHex(root_id) + " in repo " + repo.ToString());
-  const Event& root = *root_it->second;
-  if (root.parents.size() != 1 || !SameBytes(root.parents[0], repo_bytes))
+  const uint32_t root = root_it->second;
+  const Event& root_event = *g.nodes[root];
+  if (root_event.parents.size() != 1 || !SameBytes(root_event.parents[0], repo_bytes))
     return Fail(FoldError::RootInvalid, "event " + ShortId(root_id) + " is not a thread root (its parent is not the repo)");
 
-  std::unordered_map<EventId, std::vector<const Event*>, EventIdHash> children;
-  children.reserve(by_id.size());
-  for (const auto& [id, e] : by_id)
-    for (const Bytes& p : e->parents)
-      if (IsEventIdParent(p)) children[ToEventId(p)].push_back(e);
-
   // Kahn's walk from the root: an event joins when its last parent has joined; its clock is one
-  // more than its parents' largest.
-  struct Progress {
-    uint32_t remaining;
-    uint64_t clock;
-  };
-  std::unordered_map<const Event*, Progress> touched;
-  ThreadDag dag;
-  dag.members.push_back({&root, 1});
-  for (size_t next = 0; next < dag.members.size(); ++next) {
-    Member m = dag.members[next];
-    auto kids = children.find(m.event->id);
-    if (kids == children.end()) continue;
-    for (const Event* child : kids->second) {
-      if (child == &root) continue;
-      auto [it, first] = touched.try_emplace(child, Progress{0, 0});
-      if (first)
-        it->second.remaining = static_cast<uint32_t>(
-            std::count_if(child->parents.begin(), child->parents.end(), IsEventIdParent));
-      it->second.clock = std::max(it->second.clock, m.clock + 1);
-      if (--it->second.remaining == 0) dag.members.push_back({child, it->second.clock});
+  // more than its parents' largest. remaining[i] == UNTOUCHED: no parent of i has joined.
+  const size_t n = g.nodes.size();
+  constexpr uint32_t UNTOUCHED = UINT32_MAX;
+  std::vector<uint32_t> remaining(n, UNTOUCHED);
+  std::vector<uint64_t> clock(n, 0);
+  std::vector<uint32_t> order{root};
+  std::vector<uint32_t> touched;
+  clock[root] = 1;
+  remaining[root] = 0;
+  for (size_t next = 0; next < order.size(); ++next) {
+    uint32_t m = order[next];
+    for (uint32_t child : g.Children(m)) {
+      if (child == root) continue;
+      if (remaining[child] == UNTOUCHED) {
+        remaining[child] = static_cast<uint32_t>(g.Parents(child).size());
+        touched.push_back(child);
+      }
+      clock[child] = std::max(clock[child], clock[m] + 1);
+      if (--remaining[child] == 0) order.push_back(child);
     }
   }
 
   // Events that named a member but whose other parents never joined: held when some ancestor is
   // missing (Pending, and so is everything below them), else refused (parents in two threads).
-  // Whether an ancestor is missing: an upward walk over present events, memoized (each event is
-  // walked once however many touched events share it).
-  std::unordered_map<const Event*, bool> lacks_ancestor;
-  auto has_missing_ancestor = [&](const Event* start) {
-    std::vector<std::pair<const Event*, size_t>> stack{{start, 0}};
-    lacks_ancestor.try_emplace(start, false);
+  // Whether an ancestor is missing: an upward walk over present events, memoized (0 unknown,
+  // 1 no, 2 yes), so each event is walked once however many touched events share it.
+  std::vector<uint8_t> lacks(n, 0);
+  auto has_missing_ancestor = [&](uint32_t start) {
+    std::vector<std::pair<uint32_t, size_t>> stack{{start, 0}};
+    lacks[start] = 1;
     while (!stack.empty()) {
-      auto& [e, next_parent] = stack.back();
-      if (lacks_ancestor[e] || next_parent == e->parents.size()) {
-        bool missing = lacks_ancestor[e];
+      auto [e, next_parent] = stack.back();
+      auto parents = g.Parents(e);
+      if (lacks[e] == 2 || next_parent == parents.size()) {
         stack.pop_back();
-        if (missing && !stack.empty()) lacks_ancestor[stack.back().first] = true;
+        if (lacks[e] == 2 && !stack.empty()) lacks[stack.back().first] = 2;
         continue;
       }
-      const Bytes& p = e->parents[next_parent++];
-      if (!IsEventIdParent(p)) continue;
-      auto found = by_id.find(ToEventId(p));
-      if (found == by_id.end()) {
-        lacks_ancestor[e] = true;
-        continue;
-      }
-      auto [memo, first] = lacks_ancestor.try_emplace(found->second, false);
-      if (first) {
-        stack.push_back({found->second, 0});
-      } else if (memo->second) {
-        lacks_ancestor[e] = true;
+      ++stack.back().second;
+      uint32_t p = parents[next_parent];
+      if (p == ABSENT || lacks[p] == 2) {
+        lacks[e] = 2;
+      } else if (lacks[p] == 0) {
+        lacks[p] = 1;
+        stack.push_back({p, 0});
       }
     }
-    return lacks_ancestor[start];
+    return lacks[start] == 2;
   };
-  std::unordered_set<const Event*> pending;
-  std::deque<const Event*> queue;
-  for (const auto& [e, progress] : touched) {
-    if (progress.remaining == 0) continue;
-    if (has_missing_ancestor(e) && pending.insert(e).second) queue.push_back(e);
-  }
-  while (!queue.empty()) {
-    const Event* e = queue.front();
-    queue.pop_front();
-    auto kids = children.find(e->id);
-    if (kids == children.end()) continue;
-    for (const Event* child : kids->second) {
-      auto t = touched.find(child);
-      bool member = t != touched.end() && t->second.remaining == 0;
-      if (!member && pending.insert(child).second) queue.push_back(child);
-    }
-  }
-  for (const Event* e : pending) {
-    size_t absent = std::count_if(e->parents.begin(), e->parents.end(), [&](const Bytes& p) {
-      return IsEventIdParent(p) && !by_id.count(ToEventId(p));
-    });
-    dag.held.push_back(MakeIgnored(*e, IgnoreReason::Pending,
+  std::vector<uint8_t> pending(n, 0);
+  std::vector<uint32_t> queue;
+  for (uint32_t e : touched)
+    if (remaining[e] > 0 && has_missing_ancestor(e)) pending[e] = 1, queue.push_back(e);
+  for (size_t next = 0; next < queue.size(); ++next)
+    for (uint32_t child : g.Children(queue[next]))
+      if ((remaining[child] == UNTOUCHED || remaining[child] > 0) && !pending[child])
+        pending[child] = 1, queue.push_back(child);
+
+  ThreadDag dag;
+  for (uint32_t e : queue) {
+    size_t absent = std::count(g.Parents(e).begin(), g.Parents(e).end(), ABSENT);
+    dag.held.push_back(MakeIgnored(*g.nodes[e], IgnoreReason::Pending,
                                    absent > 0 ? "waiting for " + std::to_string(absent) + " missing parent(s)"
                                               : "waiting for a pending parent"));
   }
-  for (const auto& [e, progress] : touched)
-    if (progress.remaining > 0 && !pending.count(e))
-      dag.held.push_back(MakeIgnored(*e, IgnoreReason::BadParents, "parents belong to more than one thread"));
-  SortById(dag.held);
+  for (uint32_t e : touched)
+    if (remaining[e] > 0 && !pending[e])
+      dag.held.push_back(MakeIgnored(*g.nodes[e], IgnoreReason::BadParents, "parents belong to more than one thread"));
+  // Held events have no clock: ordered by id.
+  std::sort(dag.held.begin(), dag.held.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+
+  std::vector<uint8_t> named(n, 0);
+  dag.members.reserve(order.size());
+  for (uint32_t m : order) {
+    dag.members.push_back({g.nodes[m], clock[m]});
+    for (uint32_t p : g.Parents(m)) named[p] = 1;  // members' parents are members: never ABSENT
+  }
+  for (uint32_t m : order)
+    if (!named[m]) dag.heads.push_back(g.nodes[m]->id);
+  std::sort(dag.heads.begin(), dag.heads.end());
 
   std::sort(dag.members.begin() + 1, dag.members.end(), [](const Member& a, const Member& b) {
     if (a.clock != b.clock) return a.clock < b.clock;
@@ -165,19 +200,6 @@ FoldResult<ThreadDag> BuildThread(std::span<const Event> events, const wire::Rep
     return a.event->id < b.event->id;
   });
   return dag;
-}
-
-std::vector<EventId> MemberHeads(const std::vector<Member>& members) {
-  std::unordered_set<EventId, EventIdHash> named;
-  named.reserve(members.size());
-  for (const Member& m : members)
-    for (const Bytes& p : m.event->parents)
-      if (IsEventIdParent(p)) named.insert(ToEventId(p));
-  std::vector<EventId> heads;
-  for (const Member& m : members)
-    if (!named.count(m.event->id)) heads.push_back(m.event->id);
-  std::sort(heads.begin(), heads.end());
-  return heads;
 }
 
 /**
@@ -370,7 +392,7 @@ FoldResult<IssueState> FoldIssue(std::span<const Event> events, const RepoAuthor
     }
     s.updated_ms = std::max(s.updated_ms, e.timestamp_ms);
   }
-  s.heads = MemberHeads(dag->members);
+  s.heads = std::move(dag->heads);
   s.ignored.insert(s.ignored.end(), dag->held.begin(), dag->held.end());
   return s;
 }
@@ -438,7 +460,7 @@ FoldResult<PatchState> FoldPatch(std::span<const Event> events, const RepoAuthor
     }
     s.updated_ms = std::max(s.updated_ms, e.timestamp_ms);
   }
-  s.heads = MemberHeads(dag->members);
+  s.heads = std::move(dag->heads);
   s.ignored.insert(s.ignored.end(), dag->held.begin(), dag->held.end());
   return s;
 }
