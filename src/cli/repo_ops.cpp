@@ -8,6 +8,9 @@
 #include "node/control_socket.h"
 #include "routing/routing_state.h"
 #include "wire/gossip_frame.h"
+#include "activity/events.h"
+#include "activity/fold.h"
+#include "git/working_copy.h"
 
 namespace p2pgit::cli {
 
@@ -197,15 +200,69 @@ Result<std::string, std::string> Announce(const identity::NodeKey& key, const st
   for (const auto& peer : (*session)->connected())
     for (const auto& m : messages)
       (void)(*session)->endpoint().SendMessage(peer, wire::EncodeGossipFrame(wire::MessageFrame{m.encoded}));
-  // A relay that seeds asks for the signed state and then the pack: two streams.
+  // A relay that seeds asks for the signed state and then, only if it lacks some tip, the pack:
+  // one or two streams. A relay that already holds every object (a deletion, a tag or branch on
+  // a commit it has) opens no second stream, so waiting for two would sit out the whole timeout.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(wait_seed_s * 1000));
-  if ((*session)->WaitServed(2, deadline)) {
-    std::this_thread::sleep_for(500ms);  // the relay verifies and commits
-    return std::string("announced; a relay fetched the new tips");
+  if ((*session)->WaitServed(1, deadline)) {
+    // The pack request follows the state within a round trip and the relay's checks.
+    auto grace_end = std::min(deadline, std::chrono::steady_clock::now() + 2s);
+    bool pack = false;
+    while (std::chrono::steady_clock::now() < grace_end) {
+      if ((*session)->started() >= 2) {
+        pack = true;
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    if (!pack || (*session)->WaitServed(2, deadline)) {
+      std::this_thread::sleep_for(500ms);  // the relay verifies and commits
+      return std::string(pack ? "announced; a relay fetched the new tips" : "announced; a relay took the new refs (it held every object)");
+    }
   }
   return std::string("announced to " + std::to_string((*session)->connected().size()) +
                      " peer(s), but no relay fetched within " + std::to_string(int(wait_seed_s)) +
                      " s: not yet seeded (run `p2pgit node` to keep serving it)");
+}
+
+Result<bool, std::string> AdmitOwn(storage::Store& store, const wire::SignedMessage& message) {
+  routing::StoreRoutingState state(store);
+  gossip::Admission admission(state);
+  auto result = admission.Admit(message.encoded, NowMs());
+  if (result.verdict != gossip::Verdict::Accepted && result.verdict != gossip::Verdict::Duplicate)
+    return Fail(std::string(), std::string("own message refused (") + gossip::VerdictName(result.verdict) + "): " + result.reason);
+  return true;
+}
+
+std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, storage::Store& store,
+                                                const git::StorageRepo& storage, const identity::RepoId& repo,
+                                                const std::string& branch, const Bytes& tip) {
+  std::vector<wire::SignedMessage> out;
+  auto meta = store.GetRepo(repo.multihash);
+  if (!meta.ok() || !meta->has_value()) return out;
+  activity::RepoAuthority authority{repo, {}};
+  for (const auto& d : (*meta)->delegates)
+    if (auto k = KeyOf(d)) authority.delegates.push_back(*k);
+  if (std::find(authority.delegates.begin(), authority.delegates.end(), key.public_key()) == authority.delegates.end())
+    return out;
+  auto records = store.ListActivity(repo.multihash);
+  if (!records) return out;
+  std::vector<activity::Event> events;
+  for (const auto& r : *records)
+    if (auto e = activity::EventFromRecord(r)) events.push_back(*e);
+  for (const auto& root : activity::ListThreads(events, repo)) {
+    if (root.kind != activity::ThreadKind::Patch) continue;
+    auto patch = activity::FoldPatch(events, authority, root.id);
+    if (!patch || patch->status != activity::ThreadStatus::Open || patch->base_branch != branch) continue;
+    const Bytes& head = patch->revisions.back().head;
+    auto contained = git::IsAncestor(storage.path(), head, tip);
+    if (!contained.ok() || !*contained) continue;
+    auto body = activity::MakeActivityBody(repo, NowMs(), patch->heads, activity::PatchMerge{tip});
+    if (!body) continue;
+    auto message = wire::SignMessage(key, *body);
+    if (AdmitOwn(store, message)) out.push_back(std::move(message));
+  }
+  return out;
 }
 
 }  // namespace p2pgit::cli

@@ -63,6 +63,7 @@ class Session {
     Session* self = session.get();
     handlers.on_stream = [self](std::shared_ptr<transport::Stream> stream) {
       ++self->m_serving;
+      ++self->m_started;
       std::thread([self, stream] {
         node::ServeReplicationStream(identity::DefaultHome(), stream);
         {
@@ -128,12 +129,15 @@ class Session {
     std::lock_guard lock(m_mu);
     return m_served;
   }
+  /** Replication streams peers opened so far (served or being served). */
+  size_t started() const { return m_started.load(); }
 
  private:
   Session() = default;
   std::unique_ptr<transport::Endpoint> m_endpoint;
   std::vector<PeerId> m_connected;
   std::atomic<size_t> m_serving{0};
+  std::atomic<size_t> m_started{0};
   std::mutex m_mu;
   std::condition_variable m_cv;
   size_t m_served = 0;
@@ -170,8 +174,21 @@ Result<std::vector<wire::SignedMessage>, std::string> SignOwnRefs(const identity
                                                                    std::vector<wire::SignedMessage> extra = {});
 
 /** Announces signed messages: through the daemon, or over a session that waits up to
- *  `wait_seed_s` for a relay to fetch. Returns a one-line report for stderr. */
+ *  `wait_seed_s` for a relay to fetch (0: only until the peers have the messages). Returns a
+ *  one-line report for stderr. */
 Result<std::string, std::string> Announce(const identity::NodeKey& key, const std::vector<wire::SignedMessage>& messages,
                                           const std::vector<std::string>& bootstrap, double wait_seed_s);
+
+/** Admits a signed message into the home's store (the same pipeline as gossip); one-line error. */
+Result<bool, std::string> AdmitOwn(storage::Store& store, const wire::SignedMessage& message);
+
+/**
+ * After this node moved `branch` of its namespace to `tip`: when this node is a delegate of the
+ * repo, every open patch against `branch` whose latest head `tip` now contains gets a signed
+ * Merge event (the maintainer merged it with plain git). Returns the new events, admitted.
+ */
+std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, storage::Store& store,
+                                                const git::StorageRepo& storage, const identity::RepoId& repo,
+                                                const std::string& branch, const Bytes& tip);
 
 }  // namespace p2pgit::cli

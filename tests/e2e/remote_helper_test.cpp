@@ -332,6 +332,37 @@ TEST_F(RemoteHelper, CloneWithSharerOfflineThenFetchPullAndPushSeenByAnotherNode
   ASSERT_TRUE(RelayHolds(repo, b_main, b_commit)) << pushed.err;
   EXPECT_EQ(StoredRef(StoragePath(m_relay->home, repo), a_main), fourth);
 
+  // More of B's namespace: a new branch and a tag in one push keep main; deleting the branch
+  // keeps the rest. Each push is a new signed Refs message the relay follows.
+  Git(clone, "checkout -q -b topic");
+  std::string b_topic = CommitFile(clone, "topic.txt", "topic\n");
+  Git(clone, "checkout -q main");
+  Git(clone, "tag b-tag " + b_commit);
+  auto t_push = std::chrono::steady_clock::now();
+  auto pushed_more = Run(b_home, "git -C " + ShellQuote(clone) + " push origin topic b-tag");
+  ASSERT_EQ(pushed_more.exit_code, 0) << pushed_more.err;
+  auto pushed_more_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_push).count();
+  std::string b_store = StoragePath(b_home, repo);
+  EXPECT_EQ(StoredRef(b_store, b_main), b_commit);
+  EXPECT_EQ(StoredRef(b_store, NamespaceRef(b_id, "heads/topic")), b_topic);
+  EXPECT_EQ(StoredRef(b_store, NamespaceRef(b_id, "tags/b-tag")), b_commit);
+  ASSERT_TRUE(RelayHolds(repo, NamespaceRef(b_id, "heads/topic"), b_topic)) << pushed_more.err;
+  t_push = std::chrono::steady_clock::now();
+  auto deleted = Run(b_home, "git -C " + ShellQuote(clone) + " push origin :topic");
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  auto deleted_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_push).count();
+  EXPECT_EQ(StoredRef(b_store, NamespaceRef(b_id, "heads/topic")), "");
+  EXPECT_EQ(StoredRef(b_store, b_main), b_commit);
+  EXPECT_EQ(StoredRef(b_store, NamespaceRef(b_id, "tags/b-tag")), b_commit);
+  EXPECT_TRUE(Eventually([&] { return StoredRef(StoragePath(m_relay->home, repo), NamespaceRef(b_id, "heads/topic")).empty(); }, 20s));
+  EXPECT_EQ(StoredRef(StoragePath(m_relay->home, repo), b_main), b_commit);
+  RecordProperty("push_branch_and_tag_s", std::to_string(pushed_more_s));
+  RecordProperty("push_delete_s", std::to_string(deleted_s));
+  // A push announces over a session that waits for the relay to fetch: it must not sit out the
+  // 30 s wait when there is nothing new to fetch (a deletion).
+  EXPECT_LT(pushed_more_s, 10.0) << pushed_more.err;
+  EXPECT_LT(deleted_s, 10.0) << deleted.err;
+
   // ...and a third node C (fresh home, no daemon) clones B's namespace with stock git.
   std::string c_home = Path("c");
   MakeHome("c");
