@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "activity/events.h"
+#include "activity/fold.h"
 #include "cli/home.h"
 #include "cli/repo_ops.h"
 #include "git/import.h"
@@ -27,6 +30,21 @@ using namespace p2pgit::cli;
 namespace fs = std::filesystem;
 
 namespace {
+
+/** Where git reads GIT_DIR's objects. Not always GIT_DIR/objects: a linked worktree's GIT_DIR
+ *  (.git/worktrees/<name>) names the shared repository in its `commondir` file, and git honours
+ *  GIT_OBJECT_DIRECTORY and GIT_COMMON_DIR. Objects linked anywhere else stay invisible to git. */
+fs::path ObjectsDir(const fs::path& git_dir) {
+  if (const char* objects = std::getenv("GIT_OBJECT_DIRECTORY"); objects != nullptr && *objects != '\0') return objects;
+  if (const char* common = std::getenv("GIT_COMMON_DIR"); common != nullptr && *common != '\0') return fs::path(common) / "objects";
+  std::ifstream in(git_dir / "commondir");
+  std::string common;
+  if (std::getline(in, common) && !common.empty()) {
+    fs::path dir(common);
+    return (dir.is_absolute() ? dir : git_dir / dir) / "objects";
+  }
+  return git_dir / "objects";
+}
 
 /** git shows the helper's stderr as is; a fatal error ends the helper (git then exits 128). */
 [[noreturn]] void Die(const std::string& message) {
@@ -42,6 +60,7 @@ struct Helper {
   bool progress = false;
   int verbosity = 1;
   bool fetched = false;
+  std::map<std::string, std::string> push_options;  // -o key=value
 
   void Open() {
     if (key) return;
@@ -147,7 +166,7 @@ struct Helper {
       if (!signed_ids.count(w)) Die("refusing to fetch " + w + ": not a signed tip of " + target.repo.ToString());
     const char* git_dir = std::getenv("GIT_DIR");
     if (git_dir == nullptr) Die("GIT_DIR is not set (run through git)");
-    if (auto linked = git::LinkStoreObjects(storage, fs::path(git_dir) / "objects"); !linked)
+    if (auto linked = git::LinkStoreObjects(storage, ObjectsDir(git_dir)); !linked)
       Die("cannot copy objects: " + linked.message());
     std::cout << "\n" << std::flush;
   }
@@ -179,9 +198,30 @@ struct Helper {
     std::map<std::string, Bytes> refs;
     for (const auto& r : *current) refs[r.name] = r.oid;
     std::vector<Bytes> tips;
+    std::vector<std::pair<std::string, Bytes>> branches;  // pushed branches, for merge detection
+    std::vector<wire::SignedMessage> events;               // patch events, announced with the refs
     for (const auto& spec : specs) {
       std::string s = spec.starts_with("+") ? spec.substr(1) : spec;
       std::string src = s.substr(0, s.find(':')), dst = s.substr(s.find(':') + 1);
+      if (dst == "refs/patches" || dst.starts_with("refs/patches/")) {
+        auto oid = src.empty() ? std::nullopt : ResolveInGitDir(git_dir, src);
+        if (!oid) {
+          errors[dst] = "a patch needs commits: push <branch>:refs/patches";
+          continue;
+        }
+        if (auto imported = git::ImportObjects(*storage, git_dir, {*oid}); !imported) {
+          errors[dst] = "objects rejected: " + imported.message();
+          continue;
+        }
+        auto event = PatchEvent(*storage, **meta, git_dir, dst, *oid);
+        if (!event) {
+          errors[dst] = event.message();
+          continue;
+        }
+        refs["patches/" + ToHex(event->second)] = *oid;
+        events.push_back(std::move(event->first));
+        continue;
+      }
       if (!dst.starts_with("refs/heads/") && !dst.starts_with("refs/tags/")) {
         errors[dst] = "only branches and tags can be pushed";
         continue;
@@ -202,6 +242,7 @@ struct Helper {
       }
       refs[name] = *oid;
       tips.push_back(*oid);
+      if (name.starts_with("heads/")) branches.emplace_back(name.substr(6), *oid);
     }
     if (errors.empty()) {
       if (auto imported = git::ImportObjects(*storage, git_dir, tips); !imported) {
@@ -209,7 +250,12 @@ struct Helper {
       } else {
         std::vector<git::NamedRef> named;
         for (const auto& [n, o] : refs) named.push_back({n, o});
-        auto messages = SignOwnRefs(*key, *store, *storage, target.repo, named);
+        for (const auto& e : events) (void)AdmitOwn(*store, e);
+        auto messages = SignOwnRefs(*key, *store, *storage, target.repo, named, events);
+        // A delegate's branch that now contains an open patch's head: the patch is merged.
+        if (messages)
+          for (const auto& [branch, tip] : branches)
+            for (auto& m : MergeEventsFor(*key, *store, *storage, target.repo, branch, tip)) messages->push_back(std::move(m));
         if (!messages) {
           for (const auto& spec : specs) errors[spec.substr(spec.find(':') + 1)] = messages.message();
         } else {
@@ -223,6 +269,54 @@ struct Helper {
       }
     }
     Report(specs, errors);
+  }
+
+  /** A patch.create (dst refs/patches) or patch.update (dst refs/patches/<id-prefix>) event for
+   *  `head`, signed; returns it with the patch id. Title: -o title=… or the head's first line. */
+  Result<std::pair<wire::SignedMessage, activity::EventId>, std::string> PatchEvent(const git::StorageRepo& storage,
+                                                                                    const storage::RepoRecord& meta,
+                                                                                    const fs::path& git_dir,
+                                                                                    const std::string& dst, const Bytes& head) {
+    auto records = store->ListActivity(target.repo.multihash);
+    std::vector<activity::Event> events;
+    if (records)
+      for (const auto& r : *records)
+        if (auto e = activity::EventFromRecord(r)) events.push_back(*e);
+    if (dst == "refs/patches") {
+      std::string base_branch = push_options.count("base") ? push_options["base"] : meta.default_branch;
+      Bytes base;
+      for (const auto& c : git::ComputeCanonicalRefs(DelegateNamespaces(meta, storage)))
+        if (c.name == "heads/" + base_branch && c.oid) base = *c.oid;
+      if (base.empty()) return Fail(std::string(), "the repo has no signed " + base_branch + " branch to propose into");
+      std::string title = push_options.count("title") ? push_options["title"] : "";
+      if (title.empty()) {
+        auto subject = git::CommitSubject(git_dir, head);
+        title = subject ? *subject : "patch";
+      }
+      std::string description = push_options.count("description") ? push_options["description"] : "";
+      auto body = activity::MakeActivityBody(target.repo, NowMs(), {}, activity::PatchCreate{base_branch, base, head, title, description});
+      if (!body) return Fail(std::string(), "invalid patch: " + body.message());
+      auto message = wire::SignMessage(*key, *body);
+      std::fprintf(stderr, "git+p2p: opened patch %s: %s\n", activity::ShortId(message.id).c_str(), title.c_str());
+      return std::make_pair(message, message.id);
+    }
+    std::vector<activity::EventId> ids;
+    for (const auto& root : activity::ListThreads(events, target.repo))
+      if (root.kind == activity::ThreadKind::Patch) ids.push_back(root.id);
+    auto id = activity::ResolveIdPrefix(dst.substr(std::string("refs/patches/").size()), ids);
+    if (!id) return Fail(std::string(), "patch: " + id.message());
+    activity::RepoAuthority authority{target.repo, {}};
+    for (const auto& d : meta.delegates)
+      if (auto k = KeyOf(d)) authority.delegates.push_back(*k);
+    auto state = activity::FoldPatch(events, authority, *id);
+    if (!state) return Fail(std::string(), "cannot read the patch: " + state.message());
+    if (state->author != key->public_key()) return Fail(std::string(), "only the patch's author can update it");
+    std::optional<std::string> note;
+    if (push_options.count("note")) note = push_options["note"];
+    auto body = activity::MakeActivityBody(target.repo, NowMs(), state->heads, activity::PatchUpdate{head, std::nullopt, note});
+    if (!body) return Fail(std::string(), "invalid update: " + body.message());
+    std::fprintf(stderr, "git+p2p: updated patch %s (revision %zu)\n", activity::ShortId(*id).c_str(), state->revisions.size());
+    return std::make_pair(wire::SignMessage(*key, *body), *id);
   }
 
   std::optional<Bytes> ResolveInGitDir(const fs::path& git_dir, const std::string& rev) {
@@ -268,6 +362,10 @@ int main(int argc, char** argv) {
         std::cout << "ok\n";
       } else if (name == "verbosity") {
         helper.verbosity = std::atoi(value.c_str());
+        std::cout << "ok\n";
+      } else if (name == "push-option") {
+        auto eq = value.find('=');
+        helper.push_options[value.substr(0, eq)] = eq == std::string::npos ? "" : value.substr(eq + 1);
         std::cout << "ok\n";
       } else if (name == "followtags") {
         std::cout << "ok\n";

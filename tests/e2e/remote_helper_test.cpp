@@ -300,10 +300,15 @@ TEST_F(RemoteHelper, CloneWithSharerOfflineThenFetchPullAndPushSeenByAnotherNode
   std::string third = CommitFile(work, "README", "third line\n");
   EXPECT_EQ(Share(a_home, work), repo);
   ASSERT_TRUE(RelayHolds(repo, a_main, third));
+  // (Fetched from a linked worktree of the clone: its GIT_DIR is .git/worktrees/<name>, and the
+  // objects must land in the shared .git/objects, else git finds none of them.)
   std::string before = Rev(clone, "HEAD");
-  auto fetched = Run(b_home, "git -C " + ShellQuote(clone) + " fetch");
+  std::string worktree = Path("clone-worktree");
+  Git(clone, "worktree add -q --detach " + ShellQuote(worktree));
+  auto fetched = Run(b_home, "git -C " + ShellQuote(worktree) + " fetch");
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
   EXPECT_EQ(Rev(clone, "refs/remotes/origin/main"), third);
+  EXPECT_EQ(Rev(worktree, "refs/remotes/origin/main"), third);
   EXPECT_EQ(Rev(clone, "HEAD"), before);
   // ...and `git pull` after one more commit fetches it and fast-forwards.
   std::string fourth = CommitFile(work, "src/new.c", "int more(void) { return 1; }\n");
