@@ -25,6 +25,7 @@ void RegisterNodeCommands(CLI::App& app, CommandRun& run);
 void RegisterDaemonCommands(CLI::App& app, CommandRun& run);
 void RegisterRepoCommands(CLI::App& app, CommandRun& run);
 void RegisterCatCommands(CLI::App& app, CommandRun& run);
+void RegisterCollabCommands(CLI::App& app, CommandRun& run);
 void RegisterMessageCommands(CLI::App& app, CommandRun& run);
 void RegisterTableCommands(CLI::App& app, CommandRun& run);
 

@@ -116,6 +116,10 @@ int RunShare(const ShareOptions& opt) {
   }
   auto signed_messages = SignOwnRefs(*key, *store, *storage, repo, imported->refs, messages);
   if (!signed_messages) return ReportError(signed_messages.message());
+  // A delegate's branch that now contains an open patch's head: the patch is merged.
+  for (const auto& r : imported->refs)
+    if (r.name.starts_with("heads/"))
+      for (auto& m : MergeEventsFor(*key, *store, *storage, repo, r.name.substr(6), r.oid)) signed_messages->push_back(std::move(m));
   if (auto r = git::SetRemote(work, "p2p", RepoUrl(repo)); !r) return ReportError("cannot add the p2p remote: " + r.message());
   std::cout << repo.ToString() << "\n" << RepoUrl(repo) << std::endl;
 

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   RegisterDaemonCommands(app, run);
   RegisterRepoCommands(app, run);
   RegisterCatCommands(app, run);
+  RegisterCollabCommands(app, run);
   RegisterNodeCommands(app, run);
   if (argc < 2) return ReportError("no command given (see p2pgit --help)", EXIT_USAGE);
   if (std::string first = argv[1]; first[0] != '-' && !HasSubcommand(app, first))

@@ -200,6 +200,11 @@ Result<std::string, std::string> Announce(const identity::NodeKey& key, const st
   for (const auto& peer : (*session)->connected())
     for (const auto& m : messages)
       (void)(*session)->endpoint().SendMessage(peer, wire::EncodeGossipFrame(wire::MessageFrame{m.encoded}));
+  if (wait_seed_s <= 0) {
+    // A round trip after the messages: everything queued before it has left.
+    for (const auto& peer : (*session)->connected()) (void)(*session)->endpoint().Ping(peer, 3s);
+    return std::string("announced to " + std::to_string((*session)->connected().size()) + " peer(s)");
+  }
   // A relay that seeds asks for the signed state and then, only if it lacks some tip, the pack:
   // one or two streams. A relay that already holds every object (a deletion, a tag or branch on
   // a commit it has) opens no second stream, so waiting for two would sit out the whole timeout.

@@ -108,6 +108,56 @@ GitResult<Bytes> ResolveRevision(const fs::path& git_dir, const std::string& rev
   return *oid;
 }
 
+GitResult<bool> IsAncestor(const fs::path& git_dir, ByteSpan ancestor, ByteSpan descendant) {
+  auto run = RunGit(detail::InGitDir(git_dir.string(), {"merge-base", "--is-ancestor", ToHex(ancestor), ToHex(descendant)}));
+  if (!run) return run.error();
+  if (run->exit_code == 0) return true;
+  if (run->exit_code == 1) return false;
+  return Fail(GitError::GitFailed, "merge-base: " + run->exit.Line());
+}
+
+GitResult<std::string> CommitSubject(const fs::path& git_dir, ByteSpan commit) {
+  auto out = RunGitOk(detail::InGitDir(git_dir.string(), {"log", "-1", "--format=%s", ToHex(commit), "--"}), "reading a commit");
+  if (!out) return out.error();
+  std::string line = *out;
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+GitStatus CreateBranch(const fs::path& dir, const std::string& name, ByteSpan oid, bool force) {
+  std::vector<std::string> args = {"branch"};
+  if (force) args.push_back("-f");
+  args.push_back(name);
+  args.push_back(ToHex(oid));
+  if (auto r = RunGitOk(InWorkTree(dir, args), "creating branch " + name); !r) return r.error();
+  return Ok{};
+}
+
+GitResult<Bytes> MergeInto(const fs::path& dir, const std::string& branch, ByteSpan commit, const std::string& message) {
+  if (auto c = RunGitOk(InWorkTree(dir, {"checkout", "-q", branch}), "checking out " + branch); !c) return c.error();
+  auto merge = RunGit(InWorkTree(dir, {"merge", "-q", "--no-edit", "-m", message, ToHex(commit)}));
+  if (!merge) return merge.error();
+  if (merge->exit_code != 0)
+    return Fail(GitError::GitFailed, "merge conflict in " + dir.string() + " (resolve it and commit, or git merge --abort): " +
+                                         merge->exit.Line());
+  auto tip = RunGitOk(InWorkTree(dir, {"rev-parse", "HEAD"}), "reading HEAD");
+  if (!tip) return tip.error();
+  std::string hex = *tip;
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+  auto oid = detail::ParseOidHex(hex);
+  if (!oid) return Fail(GitError::GitFailed, "unexpected rev-parse output");
+  return *oid;
+}
+
+GitResult<fs::path> GitDirOf(const fs::path& dir) {
+  auto out = RunGitOk(InWorkTree(dir, {"rev-parse", "--path-format=absolute", "--git-dir"}), dir.string() + " is not a git repository",
+                      {}, GitError::NotARepository);
+  if (!out) return out.error();
+  std::string path = *out;
+  while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+  return fs::path(path);
+}
+
 GitResult<std::string> CurrentBranch(const fs::path& dir) {
   auto run = RunGit(InWorkTree(dir, {"symbolic-ref", "--short", "-q", "HEAD"}));
   if (!run) return run.error();

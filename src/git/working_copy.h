@@ -40,6 +40,25 @@ GitStatus LinkStoreObjects(const StorageRepo& store, const std::filesystem::path
  *  target ("refs/heads/main", "HEAD", a hex id). NotFound when it names nothing. */
 GitResult<Bytes> ResolveRevision(const std::filesystem::path& git_dir, const std::string& revision);
 
+/** Whether `ancestor` is reachable from `descendant` (both must exist in `git_dir`). */
+GitResult<bool> IsAncestor(const std::filesystem::path& git_dir, ByteSpan ancestor, ByteSpan descendant);
+
+/** The first line of a commit's message. */
+GitResult<std::string> CommitSubject(const std::filesystem::path& git_dir, ByteSpan commit);
+
+/** Creates (or moves, with `force`) branch `name` at `oid` in the working repository at `dir`. */
+GitStatus CreateBranch(const std::filesystem::path& dir, const std::string& name, ByteSpan oid, bool force = false);
+
+/** In the working repository at `dir`: checks out `branch` and merges `commit` into it with
+ *  `message` (a merge commit, or a fast-forward when possible). On a conflict the repository is
+ *  left in git's conflict state and the error (Conflict… as GitFailed) says so in one line.
+ *  Returns the new tip of `branch`. */
+GitResult<Bytes> MergeInto(const std::filesystem::path& dir, const std::string& branch, ByteSpan commit,
+                           const std::string& message);
+
+/** The git directory of the working repository at `dir` (absolute). */
+GitResult<std::filesystem::path> GitDirOf(const std::filesystem::path& dir);
+
 /** The branch HEAD names in the working repository at `dir` ("main"); NotFound when detached. */
 GitResult<std::string> CurrentBranch(const std::filesystem::path& dir);
 

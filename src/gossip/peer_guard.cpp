@@ -21,10 +21,18 @@ PeerGuard::PeerState& PeerGuard::Track(const wire::PublicKey& peer, Clock::time_
   return it->second;
 }
 
+PeerDecision PeerGuard::OnBytes(const wire::PublicKey& peer, size_t bytes, Clock::time_point now) {
+  return Charge(peer, 0, bytes, now);
+}
+
 PeerDecision PeerGuard::OnFrame(const wire::PublicKey& peer, size_t bytes, Clock::time_point now) {
+  return Charge(peer, 1, bytes, now);
+}
+
+PeerDecision PeerGuard::Charge(const wire::PublicKey& peer, int frames, size_t bytes, Clock::time_point now) {
   if (IsBanned(peer, now)) return PeerDecision::Disconnect;
   PeerState& state = Track(peer, now);
-  bool within = state.frames.Take(1, now) && state.bytes.Take(static_cast<double>(bytes), now);
+  bool within = (frames == 0 || state.frames.Take(frames, now)) && state.bytes.Take(static_cast<double>(bytes), now);
   if (within) {
     // A peer that lets its budget refill has calmed down; one that keeps draining it has not.
     if (state.frames.Available(now) >= PEER_FRAME_BURST / 2) state.throttled_since_calm = 0;

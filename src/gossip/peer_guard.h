@@ -42,6 +42,9 @@ class PeerGuard {
  public:
   /** Before decoding a frame of `bytes` from `peer`: Process, Drop (over budget) or Disconnect. */
   PeerDecision OnFrame(const wire::PublicKey& peer, size_t bytes, Clock::time_point now);
+  /** Bytes of a frame before it is decoded, without spending a frame token: for frames whose
+   *  content may be solicited (answers to our IWANTs cost no frame token, only bytes). */
+  PeerDecision OnBytes(const wire::PublicKey& peer, size_t bytes, Clock::time_point now);
   /** After admission: Disconnect (and ban) once misbehaviour reaches the threshold. */
   PeerDecision OnVerdict(const wire::PublicKey& peer, Verdict verdict, Clock::time_point now);
   /** Whether a connection from `peer` is refused now. */
@@ -59,6 +62,7 @@ class PeerGuard {
     Clock::time_point last_seen;
   };
   PeerState& Track(const wire::PublicKey& peer, Clock::time_point now);
+  PeerDecision Charge(const wire::PublicKey& peer, int frames, size_t bytes, Clock::time_point now);
 
   std::map<wire::PublicKey, PeerState> m_peers;
   std::map<wire::PublicKey, Clock::time_point> m_bans;  // until

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "gossip/admission.h"
 #include "gossip/peer_guard.h"
@@ -97,6 +98,13 @@ class Daemon::Impl {
   void OnGossipMessage(const PeerId& from, const Bytes& envelope);
   void OnIHave(const PeerId& from, const std::vector<wire::MessageId>& ids);
   void OnIWant(const PeerId& from, const std::vector<wire::MessageId>& ids);
+  void OnBatch(const PeerId& from, const std::vector<Bytes>& messages);
+  /** Sends IWANTs for `ids` to `peer` and remembers them as solicited. */
+  void RequestIds(const PeerId& peer, const std::vector<wire::MessageId>& ids);
+  /** True (and forgotten) when `id` was asked of `peer`. */
+  bool TakeRequested(const wire::MessageId& id, const PeerId& peer);
+  /** A frame token for unsolicited content; false when the frame must be dropped. */
+  bool SpendFrameToken(const PeerId& peer);
   void OnReconcileRequest(const PeerId& from, const wire::ReconcileRequestFrame& request);
   void OnReconcileAnswer(const PeerId& from, const wire::ReconcileAnswerFrame& answer);
   void Tick();
@@ -166,6 +174,8 @@ class Daemon::Impl {
   void AnnounceInventory();
   nlohmann::json RunFetchRequest(const nlohmann::json& request);
   uint64_t m_frames_in = 0, m_frames_bad = 0, m_messages_forwarded = 0;
+  std::unordered_map<wire::MessageId, PeerId, gossip::MessageIdHash> m_requested;
+  std::deque<wire::MessageId> m_requested_order;
 };
 
 void Daemon::Impl::Log(LogLevel level, const char* format, ...) {
@@ -417,7 +427,8 @@ void Daemon::Impl::Penalize(const PeerId& peer, const std::string& why) {
 
 void Daemon::Impl::OnFrame(const PeerId& peer, const Bytes& bytes) {
   ++m_frames_in;
-  auto decision = m_guard.OnFrame(peer, bytes.size(), SteadyClock::now());
+  // Bytes are charged before decoding; frame tokens after, for unsolicited content only.
+  auto decision = m_guard.OnBytes(peer, bytes.size(), SteadyClock::now());
   if (decision == gossip::PeerDecision::Drop) return;
   if (decision == gossip::PeerDecision::Disconnect) return Penalize(peer, "over its gossip rate budget");
   auto frame = wire::DecodeGossipFrame(bytes);
@@ -428,16 +439,66 @@ void Daemon::Impl::OnFrame(const PeerId& peer, const Bytes& bytes) {
       Penalize(peer, "malformed gossip frames (banned)");
     return;
   }
+  if (auto* message = std::get_if<wire::MessageFrame>(&*frame)) {
+    if (!TakeRequested(wire::ComputeMessageId(message->message), peer) && !SpendFrameToken(peer)) return;
+    return OnGossipMessage(peer, message->message);
+  }
+  if (auto* batch = std::get_if<wire::MessageBatchFrame>(&*frame)) return OnBatch(peer, batch->messages);
+  if (!SpendFrameToken(peer)) return;
   std::visit(
       [&](auto& f) {
         using F = std::decay_t<decltype(f)>;
-        if constexpr (std::is_same_v<F, wire::MessageFrame>) OnGossipMessage(peer, f.message);
         if constexpr (std::is_same_v<F, wire::IHaveFrame>) OnIHave(peer, f.ids);
         if constexpr (std::is_same_v<F, wire::IWantFrame>) OnIWant(peer, f.ids);
         if constexpr (std::is_same_v<F, wire::ReconcileRequestFrame>) OnReconcileRequest(peer, f);
         if constexpr (std::is_same_v<F, wire::ReconcileAnswerFrame>) OnReconcileAnswer(peer, f);
       },
       *frame);
+}
+
+bool Daemon::Impl::SpendFrameToken(const PeerId& peer) {
+  auto decision = m_guard.OnFrame(peer, 0, SteadyClock::now());
+  if (decision == gossip::PeerDecision::Disconnect) Penalize(peer, "over its gossip rate budget");
+  return decision == gossip::PeerDecision::Process;
+}
+
+void Daemon::Impl::RequestIds(const PeerId& peer, const std::vector<wire::MessageId>& ids) {
+  wire::IWantFrame want;
+  for (const auto& id : ids) {
+    if (m_requested.emplace(id, peer).second) {
+      m_requested_order.push_back(id);
+      while (m_requested_order.size() > MAX_REQUESTED_IDS) {
+        m_requested.erase(m_requested_order.front());
+        m_requested_order.pop_front();
+      }
+    }
+    want.ids.push_back(id);
+    if (want.ids.size() == wire::MAX_IDS_PER_FRAME) {
+      Send(peer, want);
+      want.ids.clear();
+    }
+  }
+  if (!want.ids.empty()) Send(peer, want);
+}
+
+bool Daemon::Impl::TakeRequested(const wire::MessageId& id, const PeerId& peer) {
+  auto it = m_requested.find(id);
+  if (it == m_requested.end() || it->second != peer) return false;
+  m_requested.erase(it);  // its slot in the order deque expires on its own
+  return true;
+}
+
+void Daemon::Impl::OnBatch(const PeerId& from, const std::vector<Bytes>& messages) {
+  // One store transaction for the whole batch: a catch-up of thousands of events is bounded by
+  // signature checks, not by one commit per message.
+  (void)m_store->InTransaction([&]() -> storage::StoreStatus {
+    for (const auto& m : messages) {
+      if (!TakeRequested(wire::ComputeMessageId(m), from) && !SpendFrameToken(from)) continue;
+      if (m_peers.count(from) == 0) break;  // dropped for misbehaviour meanwhile
+      OnGossipMessage(from, m);
+    }
+    return Ok{};
+  });
 }
 
 gossip::AdmissionResult Daemon::Impl::AdmitLocal(const Bytes& envelope, std::optional<PeerId> from) {
@@ -455,6 +516,17 @@ void Daemon::Impl::AfterAdmission(const gossip::AdmissionResult& result, const s
     auto frames = m_router->OnAccepted(m, from, WallMs());
     m_messages_forwarded += frames.size();
     SendFrames(frames);
+    // An event whose parents we lack: ask the peer that sent it (event id = message id).
+    if (const auto* activity = std::get_if<wire::ActivityBody>(&m.body); activity && from) {
+      std::vector<wire::MessageId> missing;
+      for (const auto& parent : activity->parents) {
+        if (parent.size() != 32) continue;
+        wire::MessageId id;
+        std::copy(parent.begin(), parent.end(), id.begin());
+        if (!m_state->HasMessage(id)) missing.push_back(id);
+      }
+      if (!missing.empty()) RequestIds(*from, missing);
+    }
     // New signed refs (or repo metadata) of a repo we seed: fetch from whoever has it, the
     // announcing peer first (it may be a node that only dials out: we use its connection).
     const identity::RepoId* repo = nullptr;
@@ -490,15 +562,19 @@ void Daemon::Impl::OnIHave(const PeerId& from, const std::vector<wire::MessageId
 }
 
 void Daemon::Impl::OnIWant(const PeerId& from, const std::vector<wire::MessageId>& ids) {
+  std::vector<Bytes> found;
   for (const auto& id : ids) {
     if (auto frame = m_router->OnIWant(from, id)) {
-      Send(from, wire::MessageFrame{*frame->message});
+      found.push_back(*frame->message);
       continue;
     }
     // Older than the router's cache: served from the store (reconciliation asks for these).
     auto stored = m_store->GetMessage(id);
-    if (stored.ok() && stored->has_value()) Send(from, wire::MessageFrame{(*stored)->raw});
+    if (stored.ok() && stored->has_value()) found.push_back((*stored)->raw);
   }
+  if (found.size() == 1) Send(from, wire::MessageFrame{found[0]});
+  // Several: one batch, which goes on a stream (reliable) rather than as lossy datagrams.
+  if (found.size() > 1) Send(from, wire::MessageBatchFrame{std::move(found)});
 }
 
 void Daemon::Impl::OnReconcileRequest(const PeerId& from, const wire::ReconcileRequestFrame& request) {
@@ -528,17 +604,11 @@ void Daemon::Impl::OnReconcileAnswer(const PeerId& from, const wire::ReconcileAn
   p.reconcile_in_flight = false;
   if (answer.next_cursor < p.cursor) return;  // a peer cannot move our cursor back
   p.cursor = answer.next_cursor;
-  wire::IWantFrame want;
-  for (const auto& id : answer.ids) {
-    if (m_state->HasMessage(id)) continue;
-    want.ids.push_back(id);
-    if (want.ids.size() == wire::MAX_IDS_PER_FRAME) {
-      Send(from, want);
-      want.ids.clear();
-    }
-  }
-  if (!want.ids.empty()) Send(from, want);
-  if (answer.more) p.next_reconcile = SteadyClock::now() + RECONCILE_PAGE_GAP;
+  std::vector<wire::MessageId> lacking;
+  for (const auto& id : answer.ids)
+    if (!m_state->HasMessage(id)) lacking.push_back(id);
+  if (!lacking.empty()) RequestIds(from, lacking);
+  if (answer.more) AskReconcile(from);  // the next page at once: answers are solicited
   else p.next_reconcile = SteadyClock::now() + m_config.reconcile_interval;
 }
 
@@ -566,21 +636,13 @@ void Daemon::Impl::SendFrames(const std::vector<gossip::GossipFrame>& frames) {
         }
         break;
       }
-      case gossip::GossipFrame::Kind::IWant: {
-        auto& batch = iwants[f.to];
-        batch.ids.push_back(f.id);
-        if (batch.ids.size() == wire::MAX_IDS_PER_FRAME) {
-          Send(f.to, batch);
-          batch.ids.clear();
-        }
-        break;
-      }
+      case gossip::GossipFrame::Kind::IWant: iwants[f.to].ids.push_back(f.id); break;
     }
   }
   for (auto& [peer, batch] : ihaves)
     if (!batch.ids.empty()) Send(peer, batch);
   for (auto& [peer, batch] : iwants)
-    if (!batch.ids.empty()) Send(peer, batch);
+    if (!batch.ids.empty()) RequestIds(peer, batch.ids);
 }
 
 void Daemon::Impl::Send(const PeerId& peer, const wire::GossipFrameBody& frame) {

@@ -34,10 +34,11 @@ inline constexpr Millis DEFAULT_REANNOUNCE_INTERVAL = 30min;
 /** Dial retry backoff: doubles from the first to the last value. */
 inline constexpr Millis RECONNECT_BACKOFF_MIN = 1s;
 inline constexpr Millis RECONNECT_BACKOFF_MAX = 60s;
-/** Ids asked per reconciliation page; the next page follows after RECONCILE_PAGE_GAP so the
- *  catch-up stays under the peer guard's frame budget (PEER_FRAMES_PER_SECOND) on both sides. */
-inline constexpr uint64_t RECONCILE_PAGE_IDS = 256;
-inline constexpr Millis RECONCILE_PAGE_GAP = 1500ms;
+/** Ids asked per reconciliation page; the next page is asked as soon as one is answered. */
+inline constexpr uint64_t RECONCILE_PAGE_IDS = 1024;
+/** Ids we asked peers for and still expect: their answers cost bytes but no frame token (a
+ *  catch-up of thousands of messages is not a flood). Beyond the cap the oldest are forgotten. */
+inline constexpr size_t MAX_REQUESTED_IDS = 131072;
 /** Events queued for the worker before new gossip frames are dropped (memory bound under flood;
  *  connection events are never dropped). */
 inline constexpr size_t MAX_QUEUED_EVENTS = 20'000;

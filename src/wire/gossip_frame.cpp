@@ -10,7 +10,14 @@ using detail::CborWriter;
 
 namespace {
 
-enum FrameKind : uint64_t { MESSAGE = 1, IHAVE = 2, IWANT = 3, RECONCILE_REQUEST = 4, RECONCILE_ANSWER = 5 };
+enum FrameKind : uint64_t {
+  MESSAGE = 1,
+  IHAVE = 2,
+  IWANT = 3,
+  RECONCILE_REQUEST = 4,
+  RECONCILE_ANSWER = 5,
+  MESSAGE_BATCH = 6
+};
 
 Failure<WireError> FrameError(CborStatus status, const char* what) {
   switch (status) {
@@ -59,6 +66,10 @@ Bytes EncodeGossipFrame(const GossipFrameBody& frame) {
     void operator()(const IWantFrame& f) const { w.Array(2), w.Uint(IWANT), WriteIds(w, f.ids); }
     void operator()(const ReconcileRequestFrame& f) const {
       w.Array(3), w.Uint(RECONCILE_REQUEST), w.Uint(f.cursor), w.Uint(f.limit);
+    }
+    void operator()(const MessageBatchFrame& f) const {
+      w.Array(2), w.Uint(MESSAGE_BATCH), w.Array(f.messages.size());
+      for (const auto& m : f.messages) w.ByteString(m);
     }
     void operator()(const ReconcileAnswerFrame& f) const {
       w.Array(4), w.Uint(RECONCILE_ANSWER), WriteIds(w, f.ids), w.Uint(f.next_cursor), w.Bool(f.more);
@@ -115,6 +126,20 @@ WireResult<GossipFrameBody> DecodeGossipFrame(ByteSpan bytes) {
       f.ids = std::move(*ids);
       FRAME_TRY(r.Uint(f.next_cursor), "reconcile next cursor");
       FRAME_TRY(r.Bool(f.more), "reconcile more flag");
+      out = std::move(f);
+      break;
+    }
+    case MESSAGE_BATCH: {
+      if (!expect_items(2)) return Fail(WireError::Malformed, "message batch must have 2 items");
+      uint64_t n;
+      FRAME_TRY(r.Array(n, MAX_BATCH_MESSAGES), "message batch");
+      MessageBatchFrame f;
+      f.messages.reserve(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        ByteSpan message;
+        FRAME_TRY(r.ByteString(message, MAX_MESSAGE_BYTES), "batched message");
+        f.messages.emplace_back(message.begin(), message.end());
+      }
       out = std::move(f);
       break;
     }

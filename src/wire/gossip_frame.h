@@ -12,6 +12,8 @@ namespace p2pgit::wire {
 
 /** Ids per IHAVE/IWANT frame: 32 ids fit one ~1.2 KB datagram. */
 inline constexpr size_t MAX_IDS_PER_FRAME = 32;
+/** Messages per batch frame (the whole frame also stays under MAX_FRAME_BYTES). */
+inline constexpr size_t MAX_BATCH_MESSAGES = 1024;
 /** Entries per reconciliation answer page; the asker pages on with the returned cursor. */
 inline constexpr size_t MAX_RECONCILE_ENTRIES = 1024;
 /** A whole frame: a full message plus framing. */
@@ -21,6 +23,12 @@ inline constexpr size_t MAX_FRAME_BYTES = MAX_MESSAGE_BYTES + 64;
 struct MessageFrame {
   Bytes message;  // an encoded envelope (decoded by the gossip pipeline, not here)
   bool operator==(const MessageFrame&) const = default;
+};
+/** Several signed messages in one frame: the answer to an IWANT of many ids (reconciliation),
+ *  carried on a stream (reliable) because it exceeds a datagram. */
+struct MessageBatchFrame {
+  std::vector<Bytes> messages;
+  bool operator==(const MessageBatchFrame&) const = default;
 };
 /** "I have these messages" (lazy push). */
 struct IHaveFrame {
@@ -47,7 +55,7 @@ struct ReconcileAnswerFrame {
 };
 
 using GossipFrameBody =
-    std::variant<MessageFrame, IHaveFrame, IWantFrame, ReconcileRequestFrame, ReconcileAnswerFrame>;
+    std::variant<MessageFrame, IHaveFrame, IWantFrame, ReconcileRequestFrame, ReconcileAnswerFrame, MessageBatchFrame>;
 
 Bytes EncodeGossipFrame(const GossipFrameBody& frame);
 /** Errors: Truncated, TooLarge, Malformed, NonCanonical, UnknownType (a frame kind we do not know). */

@@ -23,6 +23,8 @@ TEST(GossipFrame, EveryKindRoundTrips) {
       IWantFrame{{Id(3)}},
       ReconcileRequestFrame{42, 100},
       ReconcileAnswerFrame{{Id(4), Id(5)}, 77, true},
+      MessageBatchFrame{{Bytes{0x85, 1}, Bytes{0x85, 2, 3}}},
+      MessageBatchFrame{},
   };
   for (const auto& f : frames) {
     auto bytes = EncodeGossipFrame(f);
@@ -55,6 +57,16 @@ TEST(GossipFrameReject, EachRule) {
   EXPECT_EQ(DecodeGossipFrame(EncodeGossipFrame(ReconcileRequestFrame{0, MAX_RECONCILE_ENTRIES + 1})).code(),
             WireError::InvalidField);
   EXPECT_EQ(DecodeGossipFrame(Bytes(MAX_FRAME_BYTES + 1, 0)).code(), WireError::TooLarge);
+  // A batch: at most MAX_BATCH_MESSAGES messages, each a byte string.
+  MessageBatchFrame big;
+  big.messages.assign(MAX_BATCH_MESSAGES + 1, Bytes{0x85});
+  EXPECT_EQ(DecodeGossipFrame(EncodeGossipFrame(big)).code(), WireError::TooLarge);
+  detail::CborWriter b;
+  b.Array(2), b.Uint(6), b.Array(1), b.Uint(7);  // an integer where a message belongs
+  EXPECT_EQ(DecodeGossipFrame(b.Take()).code(), WireError::Malformed);
+  detail::CborWriter b3;
+  b3.Array(3), b3.Uint(6), b3.Array(0), b3.Uint(0);
+  EXPECT_EQ(DecodeGossipFrame(b3.Take()).code(), WireError::Malformed);
 }
 
 RC_GTEST_PROP(GossipFrameProperty, RoundTrips,
