@@ -39,6 +39,7 @@ identity::NodeKey Key(uint32_t n) {
 }
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& home, const fs::path& out, const fs::path& err) {
+  std::fflush(stdout);
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
@@ -158,6 +159,10 @@ int main(int argc, char** argv) {
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       break;
     }
+  }
+  if (have < int64_t(events) && std::getenv("P2PGIT_BENCH_KEEP")) {
+    std::printf("kept %s (relay and node still running: pids %d %d)\n", dir.c_str(), relay, node);
+    return 1;
   }
   Stop(node);
   Stop(relay);

@@ -871,6 +871,12 @@ int Endpoint::Impl::OnRecvStreamData(Conn* c, uint32_t flags, int64_t stream_id,
   if (fin) {
     Bytes payload = std::move(it->second);
     c->incoming_messages.erase(it);
+    // ngtcp2 0.12.1 does not close a peer-opened unidirectional stream once its FIN arrived
+    // (measured: no stream_close callback, even after shutting the read side), so its credit
+    // would never come back and a connection could carry only MAX_MESSAGE_STREAMS_PER_CONNECTION
+    // stream messages. The credit is returned here instead; the library's per-stream record stays
+    // until the connection ends (a few hundred bytes per stream-carried message).
+    ngtcp2_conn_extend_max_streams_uni(c->q, 1);
     if (!payload.empty() && payload[0] == KIND_MESSAGE) {
       payload.erase(payload.begin());
       uint64_t id = c->id;
@@ -898,6 +904,11 @@ int Endpoint::Impl::OnAcked(Conn*, int64_t, uint64_t offset, uint64_t len, void*
 }
 
 int Endpoint::Impl::OnStreamClose(Conn* c, uint32_t flags, int64_t stream_id, uint64_t code, void* sud) {
+  // A request stream the peer opened is done: give its credit back, or after
+  // MAX_STREAMS_PER_CONNECTION requests the connection could carry no more (ngtcp2 leaves
+  // MAX_STREAMS to the application). Message streams get theirs back at FIN (OnRecvStreamData).
+  if (!ngtcp2_conn_is_local_stream(c->q, stream_id) && ngtcp2_is_bidi_stream(stream_id))
+    ngtcp2_conn_extend_max_streams_bidi(c->q, 1);
   c->incoming_messages.erase(stream_id);
   c->internal_streams.erase(stream_id);
   if (sud != nullptr) {

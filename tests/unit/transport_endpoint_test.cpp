@@ -414,6 +414,37 @@ TEST(TransportEndpoint, MessagesUseDatagramsAndFallBackToStreams) {
   EXPECT_EQ(b->SendMessage(a->self(), too_big).code(), TransportError::InvalidArgument);
 }
 
+TEST(TransportEndpoint, ManyStreamMessagesAllArrive) {
+  // More stream-carried messages than the peer's concurrent message-stream credit: stream credit
+  // must come back as streams close, or the connection stalls after the first few.
+  std::atomic<size_t> received{0};
+  EndpointHandlers h;
+  h.on_message = [&](const PeerId&, Bytes m) {
+    if (m.size() == 8000) ++received;
+  };
+  auto a = MakeEndpoint(KeyFor(1), ListenConfig(), h);
+  auto b = MakeEndpoint(KeyFor(2), EndpointConfig{});
+  ASSERT_TRUE(b->Connect(a->self(), a->LocalAddresses()[0]).ok());
+  constexpr size_t COUNT = 10 * MAX_MESSAGE_STREAMS_PER_CONNECTION;
+  for (size_t i = 0; i < COUNT; ++i) ASSERT_TRUE(b->SendMessage(a->self(), Bytes(8000, uint8_t(i))).ok());
+  EXPECT_TRUE(WaitUntil([&] { return received.load() == COUNT; }, 20s)) << received.load() << " of " << COUNT;
+  // And requests: more bidirectional streams than the concurrent limit, one after another.
+  StreamServer server([](std::shared_ptr<Stream> s) {
+    if (auto f = s->ReadFrame(10s)) (void)s->WriteFrame(*f);
+    (void)s->Finish();
+  });
+  auto c = MakeEndpoint(KeyFor(3), ListenConfig(), server.Handlers());
+  ASSERT_TRUE(b->Connect(c->self(), c->LocalAddresses()[0]).ok());
+  for (uint64_t i = 0; i < 2 * MAX_STREAMS_PER_CONNECTION + 5; ++i) {
+    auto s = b->OpenStream(c->self());
+    ASSERT_TRUE(s.ok()) << "stream " << i << ": " << s.message();
+    ASSERT_TRUE((*s)->WriteFrame(AsBytes(std::string("x"))).ok());
+    auto echo = (*s)->ReadFrame(10s);
+    ASSERT_TRUE(echo.ok()) << "stream " << i << ": " << echo.message();
+    (void)(*s)->Finish();
+  }
+}
+
 TEST(TransportEndpoint, SlowReaderSlowsWriter) {
   constexpr size_t TOTAL = 48u << 20;
   std::atomic<uint64_t> consumed{0};
