@@ -12,8 +12,7 @@
 
 #include "activity/events.h"
 #include "identity/did.h"
-#include "support/child_process.h"
-#include "support/run_command.h"
+#include "support/node_fixture.h"
 
 using namespace p2pgit::test;
 using namespace std::chrono_literals;
@@ -22,18 +21,9 @@ using json = nlohmann::json;
 
 namespace {
 
-class Collab : public testing::Test {
+class Collab : public NodeFixture {
  protected:
-  void SetUp() override {
-    m_dir = fs::path(testing::TempDir()) / ("p2pgit-collab-" + std::to_string(getpid()));
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
-  }
-  void TearDown() override {
-    m_children.clear();
-    if (!HasFailure()) fs::remove_all(m_dir);
-  }
-  std::string Home(const std::string& n) { return (m_dir / n).string(); }
+  const char* Prefix() const override { return "collab"; }
   std::string Env(const std::string& home) {
     return "P2PGIT_HOME=" + ShellQuote(home) + " PATH=" + ShellQuote(std::string(P2PGIT_BIN_DIR)) +
            ":$PATH GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@e "
@@ -50,34 +40,10 @@ class Collab : public testing::Test {
     auto out = P2pgit(home, args);
     return out.exit_code == 0 ? json::parse(out.out, nullptr, false) : json();
   }
-  Child& StartDaemon(const std::string& name, const std::vector<std::string>& args, std::string* id = nullptr,
-                     std::string* addr = nullptr) {
-    std::vector<std::string> argv = {P2pgitBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    m_children.push_back(std::make_unique<Child>(argv, std::vector<std::string>{"P2PGIT_HOME=" + Home(name)},
-                                                 (m_dir / (name + ".log")).string()));
-    Child& c = *m_children.back();
-    for (int i = 0; i < 3; ++i) {
-      std::string line = c.ReadLine(20s);
-      if (id && (line.rfind("node ", 0) == 0 || line.rfind("relay ", 0) == 0)) *id = line.substr(line.find(' ') + 1);
-      if (addr && line.rfind("listening ", 0) == 0) *addr = line.substr(10);
-      if ((!id || !id->empty()) && (!addr || !addr->empty())) break;
-    }
-    return c;
-  }
   void Configure(const std::string& name, const std::string& contact) {
     fs::create_directories(Home(name));
     fs::permissions(Home(name), fs::perms::owner_all, fs::perm_options::replace);
     std::ofstream(Home(name) + "/config.toml") << "bootstrap = [\"" << contact << "\"]\nreconcile_interval_s = 1\n";
-  }
-  template <typename Pred>
-  bool Eventually(Pred pred, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(250ms);
-    }
-    return pred();
   }
   std::string StatusOf(const std::string& home, const std::string& kind, const std::string& repo, const std::string& id) {
     json list = Json(home, kind + " list --json --repo " + repo);
@@ -86,8 +52,6 @@ class Collab : public testing::Test {
       if (t.value("id", "") == id) return t.value("status", "");
     return "";
   }
-  fs::path m_dir;
-  std::vector<std::unique_ptr<Child>> m_children;
 };
 
 }  // namespace

@@ -7,8 +7,7 @@
 #include <thread>
 
 #include "storage/store.h"
-#include "support/child_process.h"
-#include "support/run_command.h"
+#include "support/node_fixture.h"
 
 using namespace p2pgit;
 using namespace p2pgit::test;
@@ -17,47 +16,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class DaemonOps : public testing::Test {
+class DaemonOps : public NodeFixture {
  protected:
-  void SetUp() override {
-    m_dir = fs::path(testing::TempDir()) / ("p2pgit-ops-" + std::to_string(getpid()));
-    fs::remove_all(m_dir);
-    fs::create_directories(m_dir);
-  }
-  void TearDown() override {
-    m_children.clear();
-    if (!HasFailure()) fs::remove_all(m_dir);
-  }
-  std::string Home(const std::string& n) { return (m_dir / n).string(); }
+  const char* Prefix() const override { return "ops"; }
   Child& Start(const std::string& name, const std::vector<std::string>& args, std::string* id = nullptr,
                std::string* address = nullptr) {
-    std::vector<std::string> argv = {P2pgitBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    m_children.push_back(std::make_unique<Child>(argv, std::vector<std::string>{"P2PGIT_HOME=" + Home(name)},
-                                                 (m_dir / (name + ".log")).string()));
-    Child& c = *m_children.back();
-    for (int i = 0; i < 3; ++i) {
-      std::string line = c.ReadLine(20s);
-      if (id && (line.rfind("node ", 0) == 0 || line.rfind("relay ", 0) == 0)) *id = line.substr(line.find(' ') + 1);
-      if (address && line.rfind("listening ", 0) == 0) *address = line.substr(10);
-      if ((!id || !id->empty()) && (!address || !address->empty())) break;
-    }
-    return c;
+    return StartDaemon(name, args, id, address);
   }
-  CommandOutput P2pgit(const std::string& home, const std::string& args) {
-    return RunCommand("P2PGIT_HOME=" + ShellQuote(home) + " timeout 120 " + P2pgitBinary() + " " + args);
-  }
-  template <typename Pred>
-  bool Eventually(Pred pred, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return pred();
-  }
-  fs::path m_dir;
-  std::vector<std::unique_ptr<Child>> m_children;
 };
 
 }  // namespace
