@@ -7,6 +7,8 @@
 #include "identity/did.h"
 #include "node/control_socket.h"
 #include "node/tables_json.h"
+#include "git/verify.h"
+#include <map>
 #include "storage/store.h"
 
 namespace p2pgit::cli {
@@ -46,6 +48,75 @@ int RunNodes(bool json) {
   return EXIT_OK;
 }
 
+/** One repo: every namespace (delegates marked) and the canonical refs, with disagreements. */
+int RunRepo(const std::string& text, bool json) {
+  auto repo = identity::DecodeDidRepo(text.rfind("git+p2p://", 0) == 0 ? text.substr(10) : text);
+  if (!repo) return ReportError("invalid repo id: " + repo.message(), EXIT_USAGE);
+  auto store = OpenHomeStore();
+  if (!store) return ReportError("cannot open the store: " + store.message());
+  auto meta = store->GetRepo(repo->multihash);
+  if (!meta.ok() || !meta->has_value()) return ReportError(repo->ToString() + " is unknown here");
+  std::vector<identity::PublicKey> delegates;
+  for (const auto& d : (*meta)->delegates)
+    if (d.size() == identity::PUBLIC_KEY_BYTES) {
+      identity::PublicKey k;
+      std::copy(d.begin(), d.end(), k.begin());
+      delegates.push_back(k);
+    }
+  auto headers = store->ListRefNamespaces(repo->multihash);
+  if (!headers) return ReportError(headers.message());
+  std::map<identity::PublicKey, std::vector<git::NamedRef>> signed_refs;
+  nlohmann::json namespaces = nlohmann::json::array();
+  for (const auto& h : *headers) {
+    auto refs = store->GetRefs(repo->multihash, h.node_id);
+    if (!refs.ok() || !refs->has_value() || h.node_id.size() != identity::PUBLIC_KEY_BYTES) continue;
+    identity::PublicKey k;
+    std::copy(h.node_id.begin(), h.node_id.end(), k.begin());
+    nlohmann::json r = nlohmann::json::object();
+    for (const auto& e : (*refs)->refs) {
+      r[e.name] = ToHex(e.oid);
+      signed_refs[k].push_back({e.name, e.oid});
+    }
+    bool delegate = std::find(delegates.begin(), delegates.end(), k) != delegates.end();
+    namespaces.push_back({{"node_id", identity::EncodeDidKey(k)}, {"delegate", delegate},
+                          {"creator", !delegates.empty() && delegates[0] == k}, {"sequence", h.sequence}, {"refs", r}});
+  }
+  std::vector<git::NamespaceRefs> delegate_refs;
+  for (const auto& d : delegates) delegate_refs.push_back({d, signed_refs[d]});
+  nlohmann::json canonical = nlohmann::json::object();
+  nlohmann::json disagreements = nlohmann::json::array();
+  for (const auto& c : git::ComputeCanonicalRefs(delegate_refs)) {
+    if (c.oid) canonical[c.name] = ToHex(*c.oid);
+    if (c.disagreement) {
+      nlohmann::json who = nlohmann::json::array();
+      for (const auto& k : c.dissenters) who.push_back(identity::EncodeDidKey(k));
+      disagreements.push_back({{"ref", c.name}, {"dissenters", who}});
+    }
+  }
+  auto table = node::ReposJson(*store);
+  nlohmann::json out;
+  if (table)
+    for (const auto& row : *table)
+      if (row.value("repo_id", "") == repo->ToString()) out = row;
+  out["namespaces"] = namespaces;
+  out["canonical"] = canonical;
+  out["disagreements"] = disagreements;
+  if (json) {
+    std::cout << out.dump(2) << "\n";
+    return EXIT_OK;
+  }
+  std::cout << repo->ToString() << "  " << out.value("name", "") << "\n";
+  for (const auto& [name, oid] : canonical.items()) std::cout << "  canonical " << name << " " << oid.get<std::string>() << "\n";
+  for (const auto& d : disagreements)
+    std::cout << "  delegates disagree on " << d["ref"].get<std::string>() << " (" << d["dissenters"].size() << " dissenting)\n";
+  for (const auto& ns : namespaces) {
+    std::cout << "  " << ns["node_id"].get<std::string>() << (ns["creator"].get<bool>() ? "  creator" : ns["delegate"].get<bool>() ? "  delegate" : "")
+              << "  sequence " << ns["sequence"] << "\n";
+    for (const auto& [name, oid] : ns["refs"].items()) std::cout << "    " << oid.get<std::string>() << " " << name << "\n";
+  }
+  return EXIT_OK;
+}
+
 int RunRepos(bool json) {
   auto out = LoadTable("repos");
   if (!out) return ReportError(out.message());
@@ -71,9 +142,13 @@ void RegisterTableCommands(CLI::App& app, CommandRun& run) {
   }
   {
     auto json = std::make_shared<bool>(false);
+    auto repo = std::make_shared<std::string>();
     auto* cmd = app.add_subcommand("repos", "The repo routing table: repo_id, name, creator, delegates, seeders");
-    cmd->add_flag("--json", *json, "one JSON array");
-    cmd->callback([&run, json] { run = [json] { return RunRepos(*json); }; });
+    cmd->add_option("repo", *repo, "one repo: its namespaces (delegates marked), canonical refs and disagreements");
+    cmd->add_flag("--json", *json, "one JSON document");
+    cmd->callback([&run, json, repo] {
+      run = [json, repo] { return repo->empty() ? RunRepos(*json) : RunRepo(*repo, *json); };
+    });
   }
 }
 

@@ -153,6 +153,15 @@ TEST_F(Collab, IssuesAndPatchesBetweenNodesRarelyOnlineTogether) {
   ASSERT_TRUE(shown.is_object());
   EXPECT_EQ(shown["reviews"].size(), 1u);
   EXPECT_EQ(shown["merge"].value("commit", ""), head);
+  // The per-repo view: every namespace (the creator marked) and the canonical branch.
+  json view = Json(Home("b"), "repos " + repo + " --json");
+  ASSERT_TRUE(view.is_object()) << P2pgit(Home("b"), "repos " + repo).err;
+  EXPECT_EQ(view["canonical"].value("heads/main", ""), head);
+  bool creator_marked = false;
+  for (const auto& ns : view["namespaces"])
+    if (ns.value("creator", false)) creator_marked = ns.value("delegate", false);
+  EXPECT_TRUE(creator_marked) << view.dump();
+  EXPECT_GE(view["namespaces"].size(), 2u);  // A's and B's (the patch ref)
 }
 
 TEST_F(Collab, ForgedEventsAreRefusedAndErrorsAreOneLine) {
