@@ -80,13 +80,29 @@ std::optional<std::string> StoreRoutingState::QuotaRefusal(const wire::SignedMes
   }
   const auto* activity = std::get_if<wire::ActivityBody>(&m.body);
   if (activity == nullptr) return std::nullopt;
-  auto by_author = m_store.CountAuthorActivity(activity->repo_id.multihash, m.author);
-  if (by_author.ok() && *by_author >= m_limits.max_activity_per_author)
-    return "author has " + std::to_string(*by_author) + " activity events in this repo (quota)";
-  auto by_repo = m_store.CountRepoActivity(activity->repo_id.multihash);
-  if (by_repo.ok() && *by_repo >= m_limits.max_activity_per_repo)
-    return "repo has " + std::to_string(*by_repo) + " activity events (quota)";
+  Bytes repo = ToBytes(activity->repo_id.multihash);
+  int64_t by_author = AuthorActivityCount(repo, ToBytes(m.author));
+  if (by_author >= m_limits.max_activity_per_author)
+    return "author has " + std::to_string(by_author) + " activity events in this repo (quota)";
+  int64_t by_repo = RepoActivityCount(repo);
+  if (by_repo >= m_limits.max_activity_per_repo)
+    return "repo has " + std::to_string(by_repo) + " activity events (quota)";
   return std::nullopt;
+}
+
+int64_t& StoreRoutingState::RepoActivityCount(const Bytes& repo) {
+  auto it = m_repo_activity.find(repo);
+  if (it != m_repo_activity.end()) return it->second;
+  auto count = m_store.CountRepoActivity(repo);
+  return m_repo_activity[repo] = count.ok() ? *count : 0;
+}
+
+int64_t& StoreRoutingState::AuthorActivityCount(const Bytes& repo, const Bytes& author) {
+  auto key = std::make_pair(repo, author);
+  auto it = m_author_activity.find(key);
+  if (it != m_author_activity.end()) return it->second;
+  auto count = m_store.CountAuthorActivity(repo, author);
+  return m_author_activity[key] = count.ok() ? *count : 0;
 }
 
 bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
@@ -193,6 +209,10 @@ bool StoreRoutingState::Accept(const wire::SignedMessage& m, uint64_t now_ms) {
     record.message_id = id;
     auto put = m_store.PutActivity(record);
     if (!put) return put.error();
+    if (*put) {
+      ++RepoActivityCount(record.repo_id);
+      ++AuthorActivityCount(record.repo_id, record.author);
+    }
     return Ok{};
   };
   auto status = m_store.InTransaction(apply);

@@ -2,6 +2,8 @@
 // admitted gossip: this is the GossipState a real node runs (the simulator uses the in-memory one).
 #pragma once
 
+#include <map>
+
 #include <cstdint>
 #include <string>
 
@@ -60,9 +62,17 @@ class StoreRoutingState : public gossip::GossipState {
   const std::string& last_error() const { return m_last_error; }
 
  private:
+  /** Activity counts per repo and per (repo, author), read from the store once and then kept
+   *  up to date by Accept: a count(*) per event would make admitting n events O(n²). Events
+   *  another process adds meanwhile are not seen until restart (quotas are soft bounds). */
+  int64_t& RepoActivityCount(const Bytes& repo);
+  int64_t& AuthorActivityCount(const Bytes& repo, const Bytes& author);
+
   storage::Store& m_store;
   RoutingLimits m_limits;
   std::string m_last_error;
+  std::map<Bytes, int64_t> m_repo_activity;
+  std::map<std::pair<Bytes, Bytes>, int64_t> m_author_activity;
 };
 
 }  // namespace p2pgit::routing
