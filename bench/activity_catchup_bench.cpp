@@ -155,6 +155,9 @@ int main(int argc, char** argv) {
     if (!store) continue;
     auto count = store->CountActivity();
     if (count.ok()) have = *count;
+    if (std::getenv("P2PGIT_BENCH_TRACE"))
+      std::printf("  %6.3f s: %lld\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  static_cast<long long>(have));
     if (have >= int64_t(events)) {
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       break;
