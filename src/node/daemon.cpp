@@ -269,6 +269,9 @@ Result<bool, std::string> Daemon::Impl::Start() {
   m_fetcher = std::thread([this] { FetcherLoop(); });
   Post([this] {
     Announce();
+    // Repos this node holds (shared, cloned or seeded, maybe while no daemon ran) are announced
+    // once at start, so peers can find it as a seeder.
+    if (auto followed = m_store->ListFollowed(); followed.ok() && !followed->empty()) AnnounceInventory();
     Maintain(SteadyClock::now());
   });
   return true;
