@@ -182,6 +182,8 @@ class Endpoint::Impl {
   int OnHandshakeCompleted(Conn* c);
   int OnHandshakeConfirmed(Conn* c);
   int OnStreamOpen(Conn* c, int64_t stream_id);
+  /** Gives a verified peer's new stream to the application (on_stream), or resets it. */
+  void HandOverStream(const std::shared_ptr<StreamImpl>& s);
   int OnRecvStreamData(Conn* c, uint32_t flags, int64_t stream_id, const uint8_t* data, size_t len, void* sud);
   int OnAcked(Conn* c, int64_t stream_id, uint64_t offset, uint64_t len, void* sud);
   int OnStreamClose(Conn* c, uint32_t flags, int64_t stream_id, uint64_t code, void* sud);
@@ -821,6 +823,17 @@ int Endpoint::Impl::OnHandshakeConfirmed(Conn* c) {
   return 0;
 }
 
+void Endpoint::Impl::HandOverStream(const std::shared_ptr<StreamImpl>& s) {
+  if (!m_handlers.on_stream) {
+    s->Reset(APP_RESET);
+    return;
+  }
+  try {
+    m_handlers.on_stream(s);
+  } catch (...) {  // no exception crosses the loop
+  }
+}
+
 int Endpoint::Impl::OnStreamOpen(Conn* c, int64_t stream_id) {
   bool uni = (stream_id & 0x2) != 0;
   if (uni) {
@@ -831,16 +844,7 @@ int Endpoint::Impl::OnStreamOpen(Conn* c, int64_t stream_id) {
   c->streams[stream_id] = s;
   ngtcp2_conn_set_stream_user_data(c->q, stream_id, s.get());
   if (c->ready) {
-    m_deferred.push_back([this, s] {
-      if (m_handlers.on_stream) {
-        try {
-          m_handlers.on_stream(s);
-        } catch (...) {
-        }
-      } else {
-        s->Reset(APP_RESET);
-      }
-    });
+    m_deferred.push_back([this, s] { HandOverStream(s); });
   } else {
     c->held_streams.push_back(s);  // announced once the peer is verified
   }
@@ -1057,16 +1061,7 @@ void Endpoint::Impl::OnReady(Conn* c) {
     } catch (...) {
     }
   }
-  for (auto& s : c->held_streams) {
-    if (m_handlers.on_stream) {
-      try {
-        m_handlers.on_stream(s);
-      } catch (...) {
-      }
-    } else {
-      s->Reset(APP_RESET);
-    }
-  }
+  for (auto& s : c->held_streams) HandOverStream(s);
   c->held_streams.clear();
   CompleteWaiters(c->peer, info);
   MarkDirty(c);
