@@ -175,6 +175,7 @@ int main(int argc, char** argv) {
     fs::remove_all(dir);
     return 1;
   }
+  if (std::getenv("P2PGIT_BENCH_TRACE")) std::printf("%s", ReadAll(dir / "node.err").c_str());
   std::printf("catch-up of %zu events from a relay (node process start to all stored and verified): %.2f s "
               "(goal < 2 s: %s), %.0f events/s\n",
               events, seconds, seconds < 2.0 ? "met" : "NOT met", double(events) / seconds);

@@ -99,6 +99,10 @@ class Daemon::Impl {
   void OnIHave(const PeerId& from, const std::vector<wire::MessageId>& ids);
   void OnIWant(const PeerId& from, const std::vector<wire::MessageId>& ids);
   void OnBatch(const PeerId& from, const std::vector<Bytes>& messages);
+  /** Sends the IWANT answers gathered while the queue had work: one batch per peer rather than
+   *  one per IWANT frame, so a catching-up peer commits hundreds of messages at once. */
+  void FlushAnswers();
+  void QueueAnswer(const PeerId& to, Bytes message);
   /** Sends IWANTs for `ids` to `peer` and remembers them as solicited. */
   void RequestIds(const PeerId& peer, const std::vector<wire::MessageId>& ids);
   /** True (and forgotten) when `id` was asked of `peer`. */
@@ -175,6 +179,7 @@ class Daemon::Impl {
   nlohmann::json RunFetchRequest(const nlohmann::json& request);
   uint64_t m_frames_in = 0, m_frames_bad = 0, m_messages_forwarded = 0;
   std::unordered_map<wire::MessageId, PeerId, gossip::MessageIdHash> m_requested;
+  std::map<PeerId, std::pair<std::vector<Bytes>, size_t>> m_answers;  // messages, bytes
   std::deque<wire::MessageId> m_requested_order;
 };
 
@@ -329,6 +334,12 @@ void Daemon::Impl::WorkerLoop() {
       }
     }
     if (task) task();
+    bool idle;
+    {
+      std::lock_guard lock(m_mu);
+      idle = m_queue.empty();
+    }
+    if (idle) FlushAnswers();
     if (SteadyClock::now() >= next_tick) {
       Tick();
       next_tick = SteadyClock::now() + 250ms;
@@ -565,19 +576,40 @@ void Daemon::Impl::OnIHave(const PeerId& from, const std::vector<wire::MessageId
 }
 
 void Daemon::Impl::OnIWant(const PeerId& from, const std::vector<wire::MessageId>& ids) {
-  std::vector<Bytes> found;
   for (const auto& id : ids) {
     if (auto frame = m_router->OnIWant(from, id)) {
-      found.push_back(*frame->message);
+      QueueAnswer(from, *frame->message);
       continue;
     }
     // Older than the router's cache: served from the store (reconciliation asks for these).
     auto stored = m_store->GetMessage(id);
-    if (stored.ok() && stored->has_value()) found.push_back((*stored)->raw);
+    if (stored.ok() && stored->has_value()) QueueAnswer(from, std::move((*stored)->raw));
   }
-  if (found.size() == 1) Send(from, wire::MessageFrame{found[0]});
-  // Several: one batch, which goes on a stream (reliable) rather than as lossy datagrams.
-  if (found.size() > 1) Send(from, wire::MessageBatchFrame{std::move(found)});
+}
+
+/** Bytes of gathered answers per batch frame: well under a frame, a bounded burst per peer. */
+constexpr size_t MAX_ANSWER_BATCH_BYTES = 1u << 20;
+
+void Daemon::Impl::QueueAnswer(const PeerId& to, Bytes message) {
+  auto& [messages, bytes] = m_answers[to];
+  bytes += message.size();
+  messages.push_back(std::move(message));
+  if (messages.size() >= wire::MAX_BATCH_MESSAGES || bytes >= MAX_ANSWER_BATCH_BYTES) {
+    Send(to, wire::MessageBatchFrame{std::move(messages)});
+    m_answers.erase(to);
+  }
+}
+
+void Daemon::Impl::FlushAnswers() {
+  for (auto& [peer, pending] : m_answers) {
+    auto& messages = pending.first;
+    // One message as a plain frame (a datagram when it fits); several as one batch on a stream.
+    if (messages.size() == 1)
+      Send(peer, wire::MessageFrame{std::move(messages[0])});
+    else if (!messages.empty())
+      Send(peer, wire::MessageBatchFrame{std::move(messages)});
+  }
+  m_answers.clear();
 }
 
 void Daemon::Impl::OnReconcileRequest(const PeerId& from, const wire::ReconcileRequestFrame& request) {

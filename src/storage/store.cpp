@@ -326,7 +326,9 @@ StoreResult<Store> Store::Open(const std::filesystem::path& db_path) {
                 "cannot enable WAL on " + db_path.string() + " (journal_mode is " + mode + ")");
   }
   STORE_TRY(impl->m_conn.Exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"));
-  STORE_TRY(impl->Migrate());
+  // Only an old file needs the write lock: opening a current one (every command, every fetch
+  // thread) must not stall the daemon's writers.
+  if (version < CURRENT_SCHEMA_VERSION) STORE_TRY(impl->Migrate());
   return Store(std::move(impl));
 }
 
