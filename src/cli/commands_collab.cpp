@@ -56,7 +56,7 @@ Result<RepoContext, std::string> Load(const std::string& repo_flag, const fs::pa
     return Fail(std::string(), repo->ToString() + " is unknown here: clone, sync or share it first");
   activity::RepoAuthority authority{*repo, {}};
   for (const auto& d : (*meta)->delegates)
-    if (auto k = KeyOf(d)) authority.delegates.push_back(*k);
+    if (auto k = identity::PublicKeyFromBytes(d)) authority.delegates.push_back(*k);
   auto records = store->ListActivity(repo->multihash);
   if (!records) return Fail(std::string(), "cannot read events: " + records.message());
   std::vector<activity::Event> events;
@@ -78,7 +78,7 @@ Result<EventId, std::string> FindThread(RepoContext& ctx, const std::string& pre
 /** Signs, stores and announces one event; returns its id. */
 Result<EventId, std::string> Publish(RepoContext& ctx, std::vector<EventId> parents, activity::Payload payload,
                                      std::vector<wire::SignedMessage> also = {}) {
-  auto body = activity::MakeActivityBody(ctx.repo, NowMs(), std::move(parents), std::move(payload));
+  auto body = activity::MakeActivityBody(ctx.repo, UnixMillis(), std::move(parents), std::move(payload));
   if (!body) return Fail(std::string(), "invalid event: " + body.message());
   auto message = wire::SignMessage(ctx.key, *body);
   if (auto admitted = AdmitOwn(ctx.store, message); !admitted) return admitted.error();
@@ -279,7 +279,7 @@ int PatchCommand(const std::string& action, const PatchArgs& a) {
       title = subject ? *subject : a.head;
     }
     // The event first (its id names the ref), then the ref; both announced together.
-    auto body = activity::MakeActivityBody(ctx->repo, NowMs(), {}, activity::PatchCreate{a.base, *base, *head, title, a.description});
+    auto body = activity::MakeActivityBody(ctx->repo, UnixMillis(), {}, activity::PatchCreate{a.base, *base, *head, title, a.description});
     if (!body) return ReportError("invalid patch: " + body.message());
     auto event = wire::SignMessage(ctx->key, *body);
     auto refs = PublishPatchRef(*ctx, *git_dir, event.id, *head);

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/home.h"
 #include "identity/did.h"
@@ -17,11 +18,6 @@ namespace p2pgit::cli {
 
 namespace {
 
-uint64_t NowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 nlohmann::json KeysToJson(const std::vector<identity::PublicKey>& keys) {
   nlohmann::json out = nlohmann::json::array();
@@ -69,7 +65,7 @@ int RunSignNode(const std::string& alias, const std::vector<std::string>& addres
   auto key = LoadHomeKey();
   if (!key) return ReportError(key.message());
   wire::NodeBody body;
-  body.timestamp_ms = NowMs();
+  body.timestamp_ms = UnixMillis();
   body.alias = alias;
   body.relay = relay;
   for (const auto& text : addresses) {
@@ -92,7 +88,7 @@ int RunSignRepo(const std::string& path, const std::string& name, const std::str
   auto root = git::FindRootCommit(path);
   if (!root) return ReportError(root.message());
   wire::RepoBody body;
-  body.timestamp_ms = NowMs();
+  body.timestamp_ms = UnixMillis();
   body.root_commit = *root;
   body.creator = key->public_key();
   body.repo_id = identity::ComputeRepoId(body.root_commit, body.creator);
@@ -149,7 +145,7 @@ int RunReceive(const std::string& hex) {
   if (!store) return ReportError("cannot open the store: " + store.message());
   routing::StoreRoutingState state(*store);
   gossip::Admission admission(state);
-  auto result = admission.Admit(*bytes, NowMs());
+  auto result = admission.Admit(*bytes, UnixMillis());
   nlohmann::json out = {{"verdict", gossip::VerdictName(result.verdict)}};
   if (!result.reason.empty()) out["reason"] = result.reason;
   if (result.message) out["id"] = ToHex(result.message->id);

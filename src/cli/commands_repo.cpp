@@ -74,7 +74,7 @@ int RunShare(const ShareOptions& opt) {
   }
   identity::RepoId repo = existing ? *existing : identity::ComputeRepoId(*root, key->public_key());
   auto meta = store->GetRepo(repo.multihash);
-  bool creator = !meta.ok() || !meta->has_value() || KeyOf((*meta)->creator) == key->public_key();
+  bool creator = !meta.ok() || !meta->has_value() || identity::PublicKeyFromBytes((*meta)->creator) == key->public_key();
   if (existing && !creator) {
     if (!meta.ok() || !meta->has_value())
       return ReportError("the p2p remote names " + repo.ToString() + ", which this node does not know; clone it first or use --new");
@@ -90,7 +90,7 @@ int RunShare(const ShareOptions& opt) {
                        std::to_string(wire::MAX_REFS_PER_ANNOUNCEMENT) + " can be announced");
 
   std::vector<wire::SignedMessage> messages;
-  uint64_t now = NowMs();
+  uint64_t now = UnixMillis();
   if (creator) {
     wire::RepoBody body;
     body.timestamp_ms = now;
@@ -107,7 +107,7 @@ int RunShare(const ShareOptions& opt) {
     }
     if (opt.delegates.empty() && meta.ok() && meta->has_value())
       for (const auto& d : (*meta)->delegates)
-        if (auto k = KeyOf(d); k && *k != key->public_key()) body.delegates.push_back(*k);
+        if (auto k = identity::PublicKeyFromBytes(d); k && *k != key->public_key()) body.delegates.push_back(*k);
     body.default_branch = *branch;
     body.sequence = (meta.ok() && meta->has_value()) ? (*meta)->sequence + 1 : 1;
     if (auto check = wire::DecodeBody(wire::MessageType::Repo, wire::EncodeBody(body)); !check)
@@ -167,7 +167,7 @@ int RunClone(const std::string& source, std::string dir, const std::vector<std::
   if (std::getenv("P2PGIT_TRACE_TIMING"))
     std::fprintf(stderr, "timing: %-14s %8.3f s\n", "working-copy",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - checkout_started).count());
-  (void)store->SetFollowed(target->repo.multihash, true, NowMs());
+  (void)store->SetFollowed(target->repo.multihash, true, UnixMillis());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "cloned " << target->repo.ToString() << " into " << dir << " (" << fetched->pack_bytes / 1000 << " kB from "
             << fetched->from << ", " << std::fixed << std::setprecision(2) << seconds << " s)" << std::endl;
@@ -200,7 +200,7 @@ int RunSync(const std::string& repo_text, const std::vector<std::string>& bootst
       out.push_back({{"repo_id", t.repo.ToString()}, {"ok", false}, {"error", fetched.message()}});
       continue;
     }
-    (void)store->SetFollowed(t.repo.multihash, true, NowMs());
+    (void)store->SetFollowed(t.repo.multihash, true, UnixMillis());
     out.push_back({{"repo_id", t.repo.ToString()}, {"ok", true}, {"pack_bytes", fetched->pack_bytes},
                    {"namespaces_updated", fetched->namespaces_updated}, {"seconds", fetched->seconds}});
     if (!json)
@@ -236,7 +236,7 @@ int RunVerify(const std::string& what) {
   if (!path.ok() || !path->has_value()) return ReportError(repo->ToString() + " is not stored in this home; clone or sync it first");
   auto storage = git::StorageRepo::Open(**path);
   if (!storage) return ReportError(storage.message());
-  auto creator = KeyOf((*meta)->creator);
+  auto creator = identity::PublicKeyFromBytes((*meta)->creator);
   if (!creator) return ReportError("bad creator in the repo record");
   // 1. Every namespace equals its owner's latest signed refs.
   auto namespaces = storage->ListNamespaces();

@@ -58,20 +58,16 @@ int RunRepo(const std::string& text, bool json) {
   if (!meta.ok() || !meta->has_value()) return ReportError(repo->ToString() + " is unknown here");
   std::vector<identity::PublicKey> delegates;
   for (const auto& d : (*meta)->delegates)
-    if (d.size() == identity::PUBLIC_KEY_BYTES) {
-      identity::PublicKey k;
-      std::copy(d.begin(), d.end(), k.begin());
-      delegates.push_back(k);
-    }
+    if (auto k = identity::PublicKeyFromBytes(d)) delegates.push_back(*k);
   auto headers = store->ListRefNamespaces(repo->multihash);
   if (!headers) return ReportError(headers.message());
   std::map<identity::PublicKey, std::vector<git::NamedRef>> signed_refs;
   nlohmann::json namespaces = nlohmann::json::array();
   for (const auto& h : *headers) {
     auto refs = store->GetRefs(repo->multihash, h.node_id);
-    if (!refs.ok() || !refs->has_value() || h.node_id.size() != identity::PUBLIC_KEY_BYTES) continue;
-    identity::PublicKey k;
-    std::copy(h.node_id.begin(), h.node_id.end(), k.begin());
+    auto node = identity::PublicKeyFromBytes(h.node_id);
+    if (!refs.ok() || !refs->has_value() || !node) continue;
+    const identity::PublicKey& k = *node;
     nlohmann::json r = nlohmann::json::object();
     for (const auto& e : (*refs)->refs) {
       r[e.name] = ToHex(e.oid);

@@ -79,7 +79,7 @@ struct Helper {
     auto result = FetchIntoHome(*key, *store, target, {}, progress);
     if (!result) Die(result.message());
     if (verbosity > 1) std::fprintf(stderr, "git+p2p: %llu pack bytes from %s\n", static_cast<unsigned long long>(result->pack_bytes), result->from.c_str());
-    (void)store->SetFollowed(target.repo.multihash, true, NowMs());
+    (void)store->SetFollowed(target.repo.multihash, true, UnixMillis());
     fetched = true;
   }
 
@@ -294,7 +294,7 @@ struct Helper {
         title = subject ? *subject : "patch";
       }
       std::string description = push_options.count("description") ? push_options["description"] : "";
-      auto body = activity::MakeActivityBody(target.repo, NowMs(), {}, activity::PatchCreate{base_branch, base, head, title, description});
+      auto body = activity::MakeActivityBody(target.repo, UnixMillis(), {}, activity::PatchCreate{base_branch, base, head, title, description});
       if (!body) return Fail(std::string(), "invalid patch: " + body.message());
       auto message = wire::SignMessage(*key, *body);
       std::fprintf(stderr, "git+p2p: opened patch %s: %s\n", activity::ShortId(message.id).c_str(), title.c_str());
@@ -307,13 +307,13 @@ struct Helper {
     if (!id) return Fail(std::string(), "patch: " + id.message());
     activity::RepoAuthority authority{target.repo, {}};
     for (const auto& d : meta.delegates)
-      if (auto k = KeyOf(d)) authority.delegates.push_back(*k);
+      if (auto k = identity::PublicKeyFromBytes(d)) authority.delegates.push_back(*k);
     auto state = activity::FoldPatch(events, authority, *id);
     if (!state) return Fail(std::string(), "cannot read the patch: " + state.message());
     if (state->author != key->public_key()) return Fail(std::string(), "only the patch's author can update it");
     std::optional<std::string> note;
     if (push_options.count("note")) note = push_options["note"];
-    auto body = activity::MakeActivityBody(target.repo, NowMs(), state->heads, activity::PatchUpdate{head, std::nullopt, note});
+    auto body = activity::MakeActivityBody(target.repo, UnixMillis(), state->heads, activity::PatchUpdate{head, std::nullopt, note});
     if (!body) return Fail(std::string(), "invalid update: " + body.message());
     std::fprintf(stderr, "git+p2p: updated patch %s (revision %zu)\n", activity::ShortId(*id).c_str(), state->revisions.size());
     return std::make_pair(wire::SignMessage(*key, *body), *id);

@@ -17,18 +17,7 @@ namespace p2pgit::cli {
 using namespace std::chrono_literals;
 
 
-uint64_t NowMs() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-}
 
-std::optional<PeerId> KeyOf(const Bytes& b) {
-  if (b.size() != identity::PUBLIC_KEY_BYTES) return std::nullopt;
-  PeerId k;
-  std::copy(b.begin(), b.end(), k.begin());
-  return k;
-}
 
 /** did:repo:z… or git+p2p://did:repo:z…[/peer/did:key:z…]. */
 Result<RepoTarget, std::string> ParseRepoTarget(const std::string& text) {
@@ -75,7 +64,7 @@ std::vector<PeerId> Candidates(Session& session, storage::Store& store, const id
   if (seeders) {
     std::vector<std::pair<std::pair<int, double>, PeerId>> ranked;
     for (const auto& s : *seeders) {
-      auto key = KeyOf(s.node_id);
+      auto key = identity::PublicKeyFromBytes(s.node_id);
       if (!key) continue;
       auto node = store.GetNode(*key);
       if (!node.ok() || !node->has_value() || (*node)->addresses.empty()) continue;
@@ -124,7 +113,7 @@ Result<FetchSummary, std::string> FetchIntoHome(const identity::NodeKey& key, st
     if (progress) std::fprintf(stderr, "\n");
     if (result)
       return FetchSummary{result->pack_bytes, result->namespaces_updated, result->seconds, identity::EncodeDidKey(peer)};
-    (void)store.RecordContact(peer, false, -5.0, NowMs());
+    (void)store.RecordContact(peer, false, -5.0, UnixMillis());
     errors += (errors.empty() ? "" : "; ") + result.message();
     // Another seeder may have learned of it: the tables just grew from this peer's answer.
   }
@@ -134,7 +123,7 @@ Result<FetchSummary, std::string> FetchIntoHome(const identity::NodeKey& key, st
 std::vector<git::NamespaceRefs> DelegateNamespaces(const storage::RepoRecord& meta, const git::StorageRepo& storage) {
   std::vector<git::NamespaceRefs> out;
   for (const auto& d : meta.delegates) {
-    auto key = KeyOf(d);
+    auto key = identity::PublicKeyFromBytes(d);
     if (!key) continue;
     auto refs = storage.ListNamespace(*key);
     out.push_back(git::NamespaceRefs{*key, refs ? *refs : std::vector<git::NamedRef>{}});
@@ -151,7 +140,7 @@ Result<std::vector<wire::SignedMessage>, std::string> SignOwnRefs(const identity
   if (refs.size() > wire::MAX_REFS_PER_ANNOUNCEMENT)
     return Fail(std::string(), std::to_string(refs.size()) + " refs; at most " +
                                    std::to_string(wire::MAX_REFS_PER_ANNOUNCEMENT) + " can be announced");
-  uint64_t now = NowMs();
+  uint64_t now = UnixMillis();
   wire::RefsBody body;
   body.timestamp_ms = now;
   body.repo_id = repo;
@@ -233,7 +222,7 @@ Result<std::string, std::string> Announce(const identity::NodeKey& key, const st
 Result<bool, std::string> AdmitOwn(storage::Store& store, const wire::SignedMessage& message) {
   routing::StoreRoutingState state(store);
   gossip::Admission admission(state);
-  auto result = admission.Admit(message.encoded, NowMs());
+  auto result = admission.Admit(message.encoded, UnixMillis());
   if (result.verdict != gossip::Verdict::Accepted && result.verdict != gossip::Verdict::Duplicate)
     return Fail(std::string(), std::string("own message refused (") + gossip::VerdictName(result.verdict) + "): " + result.reason);
   return true;
@@ -247,7 +236,7 @@ std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, st
   if (!meta.ok() || !meta->has_value()) return out;
   activity::RepoAuthority authority{repo, {}};
   for (const auto& d : (*meta)->delegates)
-    if (auto k = KeyOf(d)) authority.delegates.push_back(*k);
+    if (auto k = identity::PublicKeyFromBytes(d)) authority.delegates.push_back(*k);
   if (std::find(authority.delegates.begin(), authority.delegates.end(), key.public_key()) == authority.delegates.end())
     return out;
   auto records = store.ListActivity(repo.multihash);
@@ -262,7 +251,7 @@ std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, st
     const Bytes& head = patch->revisions.back().head;
     auto contained = git::IsAncestor(storage.path(), head, tip);
     if (!contained.ok() || !*contained) continue;
-    auto body = activity::MakeActivityBody(repo, NowMs(), patch->heads, activity::PatchMerge{tip});
+    auto body = activity::MakeActivityBody(repo, UnixMillis(), patch->heads, activity::PatchMerge{tip});
     if (!body) continue;
     auto message = wire::SignMessage(key, *body);
     if (AdmitOwn(store, message)) out.push_back(std::move(message));

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "cli/config.h"
 #include "git/storage.h"
@@ -31,8 +32,6 @@ using namespace std::chrono_literals;
 
 inline constexpr char URL_SCHEME[] = "git+p2p://";
 
-uint64_t NowMs();
-std::optional<PeerId> KeyOf(const Bytes& b);
 
 struct RepoTarget {
   identity::RepoId repo;

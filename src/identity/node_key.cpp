@@ -112,6 +112,13 @@ Signature NodeKey::Sign(ByteSpan message) const {
   return signature;
 }
 
+std::optional<PublicKey> PublicKeyFromBytes(ByteSpan bytes) {
+  if (bytes.size() != PUBLIC_KEY_BYTES) return std::nullopt;
+  PublicKey key;
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  return key;
+}
+
 bool VerifySignature(const PublicKey& key, ByteSpan message, const Signature& signature) {
   EnsureSodium();
   return crypto_sign_verify_detached(signature.data(), message.data(), message.size(), key.data()) == 0;

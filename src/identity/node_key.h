@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "base/bytes.h"
@@ -43,6 +44,9 @@ class NodeKey {
   PublicKey m_public{};
   std::array<uint8_t, 64> m_secret{};  // libsodium's seed||public form
 };
+
+/** A stored or received 32-byte key; nullopt for any other length. */
+std::optional<PublicKey> PublicKeyFromBytes(ByteSpan bytes);
 
 /** True when `signature` is a valid Ed25519 signature of `message` by `key`. */
 bool VerifySignature(const PublicKey& key, ByteSpan message, const Signature& signature);

@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/clock.h"
 #include "gossip/admission.h"
 #include "gossip/peer_guard.h"
 #include "gossip/router.h"
@@ -35,11 +36,6 @@ namespace {
 using transport::PeerId;
 using SteadyClock = std::chrono::steady_clock;
 
-uint64_t WallMs() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-}
 
 std::string ShortId(const PeerId& peer) {
   std::string id = identity::EncodeDidKey(peer);
@@ -50,12 +46,6 @@ bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "
 
 std::string AddressText(const storage::NodeAddress& a) { return wire::FormatHostPort({a.host, a.port}); }
 
-std::optional<PeerId> KeyOf(const Bytes& b) {
-  if (b.size() != identity::PUBLIC_KEY_BYTES) return std::nullopt;
-  PeerId k;
-  std::copy(b.begin(), b.end(), k.begin());
-  return k;
-}
 
 }  // namespace
 
@@ -408,13 +398,13 @@ void Daemon::Impl::OnConnected(const transport::PeerInfo& info) {
   PeerState& p = m_peers[info.peer];
   p.address = info.remote_address;
   p.we_dialed = info.we_dialed;
-  p.connected_at_ms = WallMs();
+  p.connected_at_ms = UnixMillis();
   m_router->AddPeer(info.peer);
   if (auto it = m_targets.find(info.peer); it != m_targets.end()) {
     it->second.dialing = false;
     it->second.backoff = RECONNECT_BACKOFF_MIN;
   }
-  (void)m_store->RecordContact(info.peer, true, 1.0, WallMs());
+  (void)m_store->RecordContact(info.peer, true, 1.0, UnixMillis());
   Log(LogLevel::Info, "connected %s %s (%s)", info.we_dialed ? "to" : "from", identity::EncodeDidKey(info.peer).c_str(),
       info.remote_address.c_str());
   AskReconcile(info.peer);
@@ -425,7 +415,7 @@ void Daemon::Impl::OnDisconnected(const PeerId& peer, const std::string& reason)
   if (it == m_peers.end()) return;
   m_peers.erase(it);
   m_router->RemovePeer(peer);
-  (void)m_store->RecordContact(peer, false, 0.0, WallMs());
+  (void)m_store->RecordContact(peer, false, 0.0, UnixMillis());
   if (auto t = m_targets.find(peer); t != m_targets.end()) {
     t->second.dialing = false;
     t->second.next_attempt = SteadyClock::now() + t->second.backoff;
@@ -434,7 +424,7 @@ void Daemon::Impl::OnDisconnected(const PeerId& peer, const std::string& reason)
 }
 
 void Daemon::Impl::Penalize(const PeerId& peer, const std::string& why) {
-  (void)m_store->RecordContact(peer, m_peers.count(peer) != 0, -10.0, WallMs());
+  (void)m_store->RecordContact(peer, m_peers.count(peer) != 0, -10.0, UnixMillis());
   Log(LogLevel::Warn, "dropping %s: %s", identity::EncodeDidKey(peer).c_str(), why.c_str());
   m_endpoint->Disconnect(peer);
 }
@@ -516,7 +506,7 @@ void Daemon::Impl::OnBatch(const PeerId& from, const std::vector<Bytes>& message
 }
 
 gossip::AdmissionResult Daemon::Impl::AdmitLocal(const Bytes& envelope, std::optional<PeerId> from) {
-  auto result = m_admission->Admit(envelope, WallMs());
+  auto result = m_admission->Admit(envelope, UnixMillis());
   AfterAdmission(result, from);
   return result;
 }
@@ -526,8 +516,8 @@ void Daemon::Impl::AfterAdmission(const gossip::AdmissionResult& result, const s
     const auto& m = *result.message;
     // A node we are connected to is online whatever its (new) route row says.
     if (m.type() == wire::MessageType::Node && m_peers.count(m.author) != 0)
-      (void)m_store->RecordContact(m.author, true, 0.0, WallMs());
-    auto frames = m_router->OnAccepted(m, from, WallMs());
+      (void)m_store->RecordContact(m.author, true, 0.0, UnixMillis());
+    auto frames = m_router->OnAccepted(m, from, UnixMillis());
     m_messages_forwarded += frames.size();
     SendFrames(frames);
     // An event whose parents we lack: ask the peer that sent it (event id = message id).
@@ -560,7 +550,7 @@ void Daemon::Impl::AfterAdmission(const gossip::AdmissionResult& result, const s
     if (m_guard.OnVerdict(*from, result.verdict, SteadyClock::now()) == gossip::PeerDecision::Disconnect)
       Penalize(*from, std::string("repeated ") + gossip::VerdictName(result.verdict) + " messages (banned)");
     else
-      (void)m_store->RecordContact(*from, true, -2.0, WallMs());
+      (void)m_store->RecordContact(*from, true, -2.0, UnixMillis());
   }
 }
 
@@ -569,7 +559,7 @@ void Daemon::Impl::OnGossipMessage(const PeerId& from, const Bytes& envelope) { 
 void Daemon::Impl::OnIHave(const PeerId& from, const std::vector<wire::MessageId>& ids) {
   std::vector<gossip::GossipFrame> frames;
   for (const auto& id : ids) {
-    auto out = m_router->OnIHave(from, id, m_state->HasMessage(id), WallMs());
+    auto out = m_router->OnIHave(from, id, m_state->HasMessage(id), UnixMillis());
     frames.insert(frames.end(), out.begin(), out.end());
   }
   SendFrames(frames);
@@ -723,7 +713,7 @@ std::vector<PeerId> Daemon::Impl::FetchCandidates(const identity::RepoId& repo, 
     bool seeds = false;
     if (seeders)
       for (const auto& sd : *seeders)
-        if (KeyOf(sd.node_id) == peer) seeds = true;
+        if (identity::PublicKeyFromBytes(sd.node_id) == peer) seeds = true;
     if (is_relay) relays.push_back(peer);
     else if (seeds) others.push_back(peer);
   }
@@ -751,7 +741,7 @@ FetchResult Daemon::Impl::FetchFromAny(storage::Store& store, const identity::Re
     auto result = FetchRepo(*m_endpoint, peer, m_config.home, store, repo);
     if (result) return result;
     Log(LogLevel::Warn, "fetch %s failed: %s", repo.ToString().c_str(), result.message().c_str());
-    (void)store.RecordContact(peer, true, -5.0, WallMs());
+    (void)store.RecordContact(peer, true, -5.0, UnixMillis());
     if (!errors.empty()) errors += "; ";
     errors += result.message();
   }
@@ -799,7 +789,7 @@ void Daemon::Impl::FetcherLoop() {
 void Daemon::Impl::AfterFetched(const identity::RepoId& repo) {
   auto followed = m_store->IsFollowed(repo.multihash);
   if (followed.ok() && *followed) return;
-  (void)m_store->SetFollowed(repo.multihash, true, WallMs());
+  (void)m_store->SetFollowed(repo.multihash, true, UnixMillis());
   AnnounceInventory();
 }
 
@@ -809,9 +799,9 @@ void Daemon::Impl::AnnounceInventory() {
   std::vector<identity::RepoId> repos;
   for (const auto& r : *followed)
     if (auto id = identity::RepoIdFromMultihash(r)) repos.push_back(*id);
-  uint64_t sequence = std::max(WallMs(), m_last_inventory_sequence + 1);
+  uint64_t sequence = std::max(UnixMillis(), m_last_inventory_sequence + 1);
   m_last_inventory_sequence = sequence;
-  for (auto& page : wire::SplitInventory(std::move(repos), sequence, WallMs())) {
+  for (auto& page : wire::SplitInventory(std::move(repos), sequence, UnixMillis())) {
     auto message = wire::SignMessage(m_key, page);
     AdmitLocal(message.encoded, std::nullopt);
   }
@@ -851,17 +841,17 @@ nlohmann::json Daemon::Impl::RunFetchRequest(const nlohmann::json& request) {
 
 void Daemon::Impl::Tick() {
   auto now = SteadyClock::now();
-  SendFrames(m_router->Tick(WallMs()));
-  for (const auto& released : m_admission->ReleasePending(WallMs())) AfterAdmission(released, std::nullopt);
+  SendFrames(m_router->Tick(UnixMillis()));
+  for (const auto& released : m_admission->ReleasePending(UnixMillis())) AfterAdmission(released, std::nullopt);
   for (auto& [peer, p] : m_peers) {
     if (now >= p.next_reconcile) AskReconcile(peer);
   }
   if (now >= m_next_announce) Announce();
   if (now >= m_next_upkeep) {
     m_next_upkeep = now + 60s;
-    (void)m_store->ExpireNodes(WallMs());
+    (void)m_store->ExpireNodes(UnixMillis());
     // Uptime raises the score of peers that stay connected.
-    for (const auto& [peer, _] : m_peers) (void)m_store->RecordContact(peer, true, 0.5, WallMs());
+    for (const auto& [peer, _] : m_peers) (void)m_store->RecordContact(peer, true, 0.5, UnixMillis());
   }
   Maintain(now);
 }
@@ -882,7 +872,7 @@ void Daemon::Impl::DialTargetNow(const PeerId& peer, DialTarget& target) {
       Log(LogLevel::Debug, "dial %s at %s failed: %s (retry in %lld s)", ShortId(peer).c_str(), address.c_str(), error.c_str(),
           static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(t.backoff).count()));
       t.backoff = std::min(t.backoff * 2, RECONNECT_BACKOFF_MAX);
-      (void)m_store->RecordContact(peer, false, -1.0, WallMs());
+      (void)m_store->RecordContact(peer, false, -1.0, UnixMillis());
       if (!t.bootstrap && t.backoff >= RECONNECT_BACKOFF_MAX) m_targets.erase(it);  // try someone else
     });
   });
@@ -908,7 +898,7 @@ void Daemon::Impl::Maintain(SteadyClock::time_point now) {
   if (!nodes) return;
   for (const auto& n : *nodes) {
     if (outbound >= m_config.outbound_peers) break;
-    auto key = KeyOf(n.node_id);
+    auto key = identity::PublicKeyFromBytes(n.node_id);
     if (!key || *key == m_key.public_key() || n.addresses.empty() || m_peers.count(*key) != 0) continue;
     if (m_guard.IsBanned(*key, now)) continue;
     auto& target = m_targets[*key];
@@ -922,7 +912,7 @@ void Daemon::Impl::Maintain(SteadyClock::time_point now) {
 
 void Daemon::Impl::Announce() {
   wire::NodeBody body;
-  body.timestamp_ms = std::max(WallMs(), m_last_announce_ms + 1);
+  body.timestamp_ms = std::max(UnixMillis(), m_last_announce_ms + 1);
   m_last_announce_ms = body.timestamp_ms;
   body.addresses = m_announce;
   body.relay = m_config.relay;

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "base/clock.h"
 #include "git/pack_transfer.h"
 #include "git/storage.h"
 #include "git/verify.h"
@@ -25,18 +26,7 @@ using SteadyClock = std::chrono::steady_clock;
  *  running in another process (the daemon and a CLI command share the store), so it stays. */
 constexpr std::chrono::hours STALE_QUARANTINE_AGE{24};
 
-uint64_t WallMs() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-}
 
-std::optional<identity::PublicKey> KeyOf(const Bytes& b) {
-  if (b.size() != identity::PUBLIC_KEY_BYTES) return std::nullopt;
-  identity::PublicKey k;
-  std::copy(b.begin(), b.end(), k.begin());
-  return k;
-}
 
 /** The signed messages of a repo this store holds: its Repo message, then one Refs per namespace. */
 std::vector<Bytes> RepoStateMessages(storage::Store& store, const identity::RepoId& repo) {
@@ -143,7 +133,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
         return fail("repo state: " + frame.message());
       }
       if (n >= wire::MAX_REPO_STATE_MESSAGES) return fail("sent too many messages");
-      auto result = admission.Admit(*frame, WallMs());
+      auto result = admission.Admit(*frame, UnixMillis());
       if (gossip::IsMisbehaviour(result.verdict))
         return fail(std::string("sent an invalid signed message (") + gossip::VerdictName(result.verdict) + "): " +
                     result.reason);
@@ -154,7 +144,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
   if (!record.ok()) return fail("cannot read the store: " + record.message());
   if (!record->has_value()) return fail("does not know " + repo.ToString());
   const storage::RepoRecord& meta = **record;
-  auto creator = KeyOf(meta.creator);
+  auto creator = identity::PublicKeyFromBytes(meta.creator);
   if (!creator) return fail("bad creator in the repo record");
 
   // 2. What the owners signed, namespace by namespace.
@@ -163,7 +153,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
   std::vector<git::NamespaceRefs> signed_refs;
   for (const auto& h : *headers) {
     auto refs = store.GetRefs(repo.multihash, h.node_id);
-    auto node = KeyOf(h.node_id);
+    auto node = identity::PublicKeyFromBytes(h.node_id);
     if (!refs.ok() || !refs->has_value() || !node) continue;
     git::NamespaceRefs ns{*node, {}};
     for (const auto& r : (*refs)->refs) ns.refs.push_back({r.name, r.oid});
@@ -266,7 +256,7 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
   std::string default_ref = "heads/" + meta.default_branch;
   std::vector<identity::PublicKey> owners = {*creator};
   for (const auto& d : meta.delegates)
-    if (auto k = KeyOf(d)) owners.push_back(*k);
+    if (auto k = identity::PublicKeyFromBytes(d)) owners.push_back(*k);
   for (const auto& owner : owners) {
     if (check) break;
     for (const auto& ns : commit) {

@@ -5,10 +5,8 @@
 namespace p2pgit::node {
 
 std::string NodeIdText(const Bytes& key) {
-  if (key.size() != identity::PUBLIC_KEY_BYTES) return "(invalid key)";
-  identity::PublicKey k;
-  std::copy(key.begin(), key.end(), k.begin());
-  return identity::EncodeDidKey(k);
+  auto k = identity::PublicKeyFromBytes(key);
+  return k ? identity::EncodeDidKey(*k) : "(invalid key)";
 }
 
 std::string RepoIdText(const Bytes& multihash) {
@@ -26,11 +24,8 @@ Result<nlohmann::json, storage::StoreError> NodesJson(storage::Store& store,
     for (const auto& a : n.addresses)
       addresses.push_back(wire::FormatHostPort({a.host, a.port}));
     bool online = n.online;
-    if (connected != nullptr && n.node_id.size() == identity::PUBLIC_KEY_BYTES) {
-      identity::PublicKey k;
-      std::copy(n.node_id.begin(), n.node_id.end(), k.begin());
-      online = connected->count(k) != 0;
-    }
+    if (connected != nullptr)
+      if (auto k = identity::PublicKeyFromBytes(n.node_id)) online = connected->count(*k) != 0;
     out.push_back({{"node_id", NodeIdText(n.node_id)}, {"alias", n.alias}, {"addresses", addresses},
                    {"last_seen", n.last_seen_ms}, {"expires_at", n.expires_at_ms}, {"score", n.score},
                    {"relay", n.relay}, {"online", online}});

@@ -8,12 +8,6 @@ namespace {
 
 Bytes ToBytes(ByteSpan span) { return Bytes(span.begin(), span.end()); }
 
-std::optional<wire::PublicKey> ToKey(const Bytes& bytes) {
-  if (bytes.size() != 32) return std::nullopt;
-  wire::PublicKey key;
-  std::copy(bytes.begin(), bytes.end(), key.begin());
-  return key;
-}
 
 }  // namespace
 
@@ -36,13 +30,13 @@ std::optional<wire::RepoBody> StoreRoutingState::LatestRepo(const wire::RepoId& 
   body.timestamp_ms = r.timestamp_ms;
   body.repo_id = repo_id;
   body.root_commit = r.root_commit;
-  auto creator = ToKey(r.creator);
+  auto creator = identity::PublicKeyFromBytes(r.creator);
   if (!creator) return std::nullopt;
   body.creator = *creator;
   body.name = r.name;
   body.description = r.description;
   for (const auto& d : r.delegates) {
-    if (auto key = ToKey(d)) body.delegates.push_back(*key);
+    if (auto key = identity::PublicKeyFromBytes(d)) body.delegates.push_back(*key);
   }
   body.default_branch = r.default_branch;
   body.sequence = r.sequence;
