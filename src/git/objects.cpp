@@ -1,5 +1,6 @@
 #include "git/objects.h"
 
+#include "git/detail/oid.h"
 #include "git/detail/process.h"
 
 namespace p2pgit::git {
@@ -8,20 +9,12 @@ using detail::InGitDir;
 using detail::RunGit;
 using detail::RunGitOk;
 
-namespace {
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-}  // namespace
 
 GitResult<std::string> ObjectType(const std::filesystem::path& git_dir, const std::string& spec) {
   auto run = RunGit(InGitDir(git_dir.string(), {"cat-file", "-t", "--end-of-options", spec}));
   if (!run) return run.error();
   if (run->exit_code != 0) return Fail(GitError::NotFound, "no object named " + spec);
-  return Trim(run->out);
+  return detail::TrimLineEnd(run->out);
 }
 
 GitResult<Bytes> ObjectContent(const std::filesystem::path& git_dir, const std::string& spec) {

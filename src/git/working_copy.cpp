@@ -101,8 +101,7 @@ GitStatus LinkStoreObjects(const StorageRepo& store, const fs::path& objects_dir
 GitResult<Bytes> ResolveRevision(const fs::path& git_dir, const std::string& revision) {
   auto run = RunGit(detail::InGitDir(git_dir.string(), {"rev-parse", "--verify", "-q", "--end-of-options", revision}));
   if (!run) return run.error();
-  std::string out = run->out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  std::string out = detail::TrimLineEnd(run->out);
   auto oid = detail::ParseOidHex(out);
   if (run->exit_code != 0 || !oid) return Fail(GitError::NotFound, "no object named " + revision);
   return *oid;
@@ -119,8 +118,7 @@ GitResult<bool> IsAncestor(const fs::path& git_dir, ByteSpan ancestor, ByteSpan 
 GitResult<std::string> CommitSubject(const fs::path& git_dir, ByteSpan commit) {
   auto out = RunGitOk(detail::InGitDir(git_dir.string(), {"log", "-1", "--format=%s", ToHex(commit), "--"}), "reading a commit");
   if (!out) return out.error();
-  std::string line = *out;
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  std::string line = detail::TrimLineEnd(*out);
   return line;
 }
 
@@ -142,8 +140,7 @@ GitResult<Bytes> MergeInto(const fs::path& dir, const std::string& branch, ByteS
                                          merge->exit.Line());
   auto tip = RunGitOk(InWorkTree(dir, {"rev-parse", "HEAD"}), "reading HEAD");
   if (!tip) return tip.error();
-  std::string hex = *tip;
-  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+  std::string hex = detail::TrimLineEnd(*tip);
   auto oid = detail::ParseOidHex(hex);
   if (!oid) return Fail(GitError::GitFailed, "unexpected rev-parse output");
   return *oid;
@@ -153,8 +150,7 @@ GitResult<fs::path> GitDirOf(const fs::path& dir) {
   auto out = RunGitOk(InWorkTree(dir, {"rev-parse", "--path-format=absolute", "--git-dir"}), dir.string() + " is not a git repository",
                       {}, GitError::NotARepository);
   if (!out) return out.error();
-  std::string path = *out;
-  while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+  std::string path = detail::TrimLineEnd(*out);
   return fs::path(path);
 }
 
@@ -162,8 +158,7 @@ GitResult<std::string> CurrentBranch(const fs::path& dir) {
   auto run = RunGit(InWorkTree(dir, {"symbolic-ref", "--short", "-q", "HEAD"}));
   if (!run) return run.error();
   if (run->exit_code != 0) return Fail(GitError::NotFound, "HEAD of " + dir.string() + " is not on a branch");
-  std::string out = run->out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  std::string out = detail::TrimLineEnd(run->out);
   return out;
 }
 
@@ -171,8 +166,7 @@ GitResult<std::optional<std::string>> RemoteUrl(const fs::path& dir, const std::
   auto run = RunGit(InWorkTree(dir, {"config", "--get", "remote." + remote + ".url"}));
   if (!run) return run.error();
   if (run->exit_code != 0) return std::optional<std::string>();
-  std::string out = run->out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  std::string out = detail::TrimLineEnd(run->out);
   return std::optional<std::string>(out);
 }
 

@@ -27,6 +27,12 @@ inline std::optional<Bytes> ParseOidHex(std::string_view hex) {
 }
 
 /** Splits git's output into non-empty lines. */
+/** `text` without its trailing newline(s): the one value a git command printed. */
+inline std::string TrimLineEnd(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
 inline std::vector<std::string_view> Lines(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
