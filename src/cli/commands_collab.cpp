@@ -51,18 +51,9 @@ Result<RepoContext, std::string> Load(const std::string& repo_flag, const fs::pa
   if (!key) return Fail(std::string(), key.message());
   auto store = OpenHomeStore();
   if (!store) return Fail(std::string(), "cannot open the store: " + store.message());
-  auto meta = store->GetRepo(repo->multihash);
-  if (!meta.ok() || !meta->has_value())
-    return Fail(std::string(), repo->ToString() + " is unknown here: clone, sync or share it first");
-  activity::RepoAuthority authority{*repo, {}};
-  for (const auto& d : (*meta)->delegates)
-    if (auto k = identity::PublicKeyFromBytes(d)) authority.delegates.push_back(*k);
-  auto records = store->ListActivity(repo->multihash);
-  if (!records) return Fail(std::string(), "cannot read events: " + records.message());
-  std::vector<activity::Event> events;
-  for (const auto& r : *records)
-    if (auto e = activity::EventFromRecord(r)) events.push_back(*e);
-  return RepoContext{*repo, std::move(*key), std::move(*store), authority, std::move(events)};
+  auto loaded = LoadRepoActivity(*store, *repo);
+  if (!loaded) return loaded.error();
+  return RepoContext{*repo, std::move(*key), std::move(*store), std::move(loaded->authority), std::move(loaded->events)};
 }
 
 Result<EventId, std::string> FindThread(RepoContext& ctx, const std::string& prefix, activity::ThreadKind kind) {

@@ -277,11 +277,6 @@ struct Helper {
                                                                                     const storage::RepoRecord& meta,
                                                                                     const fs::path& git_dir,
                                                                                     const std::string& dst, const Bytes& head) {
-    auto records = store->ListActivity(target.repo.multihash);
-    std::vector<activity::Event> events;
-    if (records)
-      for (const auto& r : *records)
-        if (auto e = activity::EventFromRecord(r)) events.push_back(*e);
     if (dst == "refs/patches") {
       std::string base_branch = push_options.count("base") ? push_options["base"] : meta.default_branch;
       Bytes base;
@@ -300,14 +295,15 @@ struct Helper {
       std::fprintf(stderr, "git+p2p: opened patch %s: %s\n", activity::ShortId(message.id).c_str(), title.c_str());
       return std::make_pair(message, message.id);
     }
+    // An update: the patch is found and folded from the stored events.
+    auto loaded = LoadRepoActivity(*store, target.repo);
+    if (!loaded) return loaded.error();
+    const auto& [authority, events] = *loaded;
     std::vector<activity::EventId> ids;
     for (const auto& root : activity::ListThreads(events, target.repo))
       if (root.kind == activity::ThreadKind::Patch) ids.push_back(root.id);
     auto id = activity::ResolveIdPrefix(dst.substr(std::string("refs/patches/").size()), ids);
     if (!id) return Fail(std::string(), "patch: " + id.message());
-    activity::RepoAuthority authority{target.repo, {}};
-    for (const auto& d : meta.delegates)
-      if (auto k = identity::PublicKeyFromBytes(d)) authority.delegates.push_back(*k);
     auto state = activity::FoldPatch(events, authority, *id);
     if (!state) return Fail(std::string(), "cannot read the patch: " + state.message());
     if (state->author != key->public_key()) return Fail(std::string(), "only the patch's author can update it");

@@ -228,22 +228,29 @@ Result<bool, std::string> AdmitOwn(storage::Store& store, const wire::SignedMess
   return true;
 }
 
+Result<RepoActivity, std::string> LoadRepoActivity(storage::Store& store, const identity::RepoId& repo) {
+  auto meta = store.GetRepo(repo.multihash);
+  if (!meta.ok() || !meta->has_value())
+    return Fail(std::string(), repo.ToString() + " is unknown here: clone, sync or share it first");
+  RepoActivity out{activity::RepoAuthority{repo, {}}, {}};
+  for (const auto& d : (*meta)->delegates)
+    if (auto k = identity::PublicKeyFromBytes(d)) out.authority.delegates.push_back(*k);
+  auto records = store.ListActivity(repo.multihash);
+  if (!records) return Fail(std::string(), "cannot read events: " + records.message());
+  for (const auto& r : *records)
+    if (auto e = activity::EventFromRecord(r)) out.events.push_back(std::move(*e));
+  return out;
+}
+
 std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, storage::Store& store,
                                                 const git::StorageRepo& storage, const identity::RepoId& repo,
                                                 const std::string& branch, const Bytes& tip) {
   std::vector<wire::SignedMessage> out;
-  auto meta = store.GetRepo(repo.multihash);
-  if (!meta.ok() || !meta->has_value()) return out;
-  activity::RepoAuthority authority{repo, {}};
-  for (const auto& d : (*meta)->delegates)
-    if (auto k = identity::PublicKeyFromBytes(d)) authority.delegates.push_back(*k);
+  auto loaded = LoadRepoActivity(store, repo);
+  if (!loaded) return out;
+  const auto& [authority, events] = *loaded;
   if (std::find(authority.delegates.begin(), authority.delegates.end(), key.public_key()) == authority.delegates.end())
     return out;
-  auto records = store.ListActivity(repo.multihash);
-  if (!records) return out;
-  std::vector<activity::Event> events;
-  for (const auto& r : *records)
-    if (auto e = activity::EventFromRecord(r)) events.push_back(*e);
   for (const auto& root : activity::ListThreads(events, repo)) {
     if (root.kind != activity::ThreadKind::Patch) continue;
     auto patch = activity::FoldPatch(events, authority, root.id);

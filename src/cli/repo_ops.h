@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "activity/fold.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "cli/config.h"
@@ -177,6 +178,14 @@ Result<std::vector<wire::SignedMessage>, std::string> SignOwnRefs(const identity
  *  one-line report for stderr. */
 Result<std::string, std::string> Announce(const identity::NodeKey& key, const std::vector<wire::SignedMessage>& messages,
                                           const std::vector<std::string>& bootstrap, double wait_seed_s);
+
+/** A repo's collaboration as the fold takes it: its delegates and every stored event. */
+struct RepoActivity {
+  activity::RepoAuthority authority;
+  std::vector<activity::Event> events;
+};
+/** Errors (one line): the repo is unknown here, or its events cannot be read. */
+Result<RepoActivity, std::string> LoadRepoActivity(storage::Store& store, const identity::RepoId& repo);
 
 /** Admits a signed message into the home's store (the same pipeline as gossip); one-line error. */
 Result<bool, std::string> AdmitOwn(storage::Store& store, const wire::SignedMessage& message);
