@@ -85,10 +85,6 @@ int RunShare(const ShareOptions& opt) {
   if (!storage) return ReportError("cannot create the repository store: " + storage.message());
   auto imported = git::ImportWorkingRepo(*storage, work);
   if (!imported) return ReportError("cannot import " + work.string() + ": " + imported.message());
-  if (imported->refs.size() > wire::MAX_REFS_PER_ANNOUNCEMENT)
-    return ReportError("the repository has " + std::to_string(imported->refs.size()) + " refs; at most " +
-                       std::to_string(wire::MAX_REFS_PER_ANNOUNCEMENT) + " can be announced");
-
   std::vector<wire::SignedMessage> messages;
   uint64_t now = UnixMillis();
   if (creator) {

@@ -53,13 +53,11 @@ void Refuse(transport::Stream& stream, const std::string& reason) {
   (void)stream.Finish();
 }
 
-void ServeFetch(const std::filesystem::path& home, storage::Store& store, transport::Stream& stream,
-                const wire::FetchRequest& request) {
+void ServeFetch(storage::Store& store, transport::Stream& stream, const wire::FetchRequest& request) {
   auto path = store.GetRepoPath(request.repo.multihash);
   if (!path.ok() || !path->has_value()) return Refuse(stream, "repository not held here");
   auto repo = git::StorageRepo::Open(**path);
   if (!repo) return Refuse(stream, "repository unavailable here");
-  (void)home;
   auto has = repo->HasObjects(request.wants);
   if (!has) return Refuse(stream, "cannot read the repository");
   wire::FetchAnswer answer{true, {}, ""};
@@ -99,7 +97,7 @@ void ServeReplicationStream(const std::filesystem::path& home, const std::shared
     (void)stream->Flush(REPLICATION_IO_TIMEOUT);
     return;
   }
-  ServeFetch(home, *store, *stream, std::get<wire::FetchRequest>(*request));
+  ServeFetch(*store, *stream, std::get<wire::FetchRequest>(*request));
 }
 
 FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& peer, const std::filesystem::path& home,
