@@ -750,6 +750,44 @@ StoreStatus Store::RemoveSeeder(ByteSpan repo_id, ByteSpan node_id) {
   return stmt.Run();
 }
 
+// ---- namespaces a fetch skipped ----
+
+StoreStatus Store::RecordNamespaceSkip(const NamespaceSkipRecord& skip) {
+  STORE_TRY(CheckLength(skip.repo_id, REPO_ID_BYTES, "repo id"));
+  STORE_TRY(CheckLength(skip.node_id, NODE_ID_BYTES, "node id"));
+  STORE_TRY_ASSIGN(at, ToInt(skip.skipped_at_ms, "skip time"));
+  std::string reason = skip.reason.substr(0, MAX_SKIP_REASON_BYTES);
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare(
+                             "INSERT INTO namespace_skips (repo_id, node_id, reason, skipped_at) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (repo_id, node_id) DO UPDATE SET reason = excluded.reason, "
+                             "skipped_at = excluded.skipped_at"));
+  stmt.Bind(1, ByteSpan(skip.repo_id));
+  stmt.Bind(2, ByteSpan(skip.node_id));
+  stmt.Bind(3, reason);
+  stmt.Bind(4, at);
+  return stmt.Run();
+}
+
+StoreStatus Store::ClearNamespaceSkip(ByteSpan repo_id, ByteSpan node_id) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("DELETE FROM namespace_skips WHERE repo_id = ? AND node_id = ?"));
+  stmt.Bind(1, repo_id);
+  stmt.Bind(2, node_id);
+  return stmt.Run();
+}
+
+StoreResult<std::vector<NamespaceSkipRecord>> Store::ListNamespaceSkips(ByteSpan repo_id) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT node_id, reason, skipped_at FROM namespace_skips WHERE repo_id = ? "
+                                         "ORDER BY node_id"));
+  stmt.Bind(1, repo_id);
+  std::vector<NamespaceSkipRecord> out;
+  while (true) {
+    STORE_TRY_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    out.push_back({Bytes(repo_id.begin(), repo_id.end()), stmt.Blob(0), stmt.Text(1), ToUnsigned(stmt.Int(2))});
+  }
+  return out;
+}
+
 // ---- activity ----
 
 StoreResult<bool> Store::PutActivity(const ActivityRecord& event) {

@@ -27,7 +27,7 @@
 namespace p2pgit::storage {
 
 /** Schema version this code writes (PRAGMA user_version); older files are migrated on Open. */
-inline constexpr int CURRENT_SCHEMA_VERSION = 3;
+inline constexpr int CURRENT_SCHEMA_VERSION = 4;
 /** How long a write waits for another connection's lock before failing with StoreError::Busy. */
 inline constexpr int BUSY_TIMEOUT_MS = 5000;
 /** Id lengths checked on every write, so a caller bug cannot store a truncated key. */
@@ -169,6 +169,18 @@ struct ActivityRecord {
   bool operator==(const ActivityRecord&) const = default;
 };
 
+/** A namespace the last fetch of a repo could not commit, and why (one line). */
+struct NamespaceSkipRecord {
+  Bytes repo_id;
+  Bytes node_id;
+  std::string reason;
+  uint64_t skipped_at_ms = 0;
+  bool operator==(const NamespaceSkipRecord&) const = default;
+};
+
+/** Longest skip reason kept. Threat: a hostile ref or path name echoed into the store. */
+inline constexpr size_t MAX_SKIP_REASON_BYTES = 512;
+
 class Store {
  public:
   /**
@@ -237,6 +249,14 @@ class Store {
   /** Seeders of a repo, most recently seen first. */
   StoreResult<std::vector<SeederRecord>> ListSeeders(ByteSpan repo_id);
   StoreStatus RemoveSeeder(ByteSpan repo_id, ByteSpan node_id);
+
+  // -- namespaces a fetch skipped --
+  /** Records (or replaces) why `node_id`'s namespace of `repo_id` was not committed; the reason
+   *  is cut at MAX_SKIP_REASON_BYTES. */
+  StoreStatus RecordNamespaceSkip(const NamespaceSkipRecord& skip);
+  /** Forgets the skip: the namespace is now as signed. */
+  StoreStatus ClearNamespaceSkip(ByteSpan repo_id, ByteSpan node_id);
+  StoreResult<std::vector<NamespaceSkipRecord>> ListNamespaceSkips(ByteSpan repo_id);
 
   // Activity. PutActivity is idempotent on event_id; returns whether it inserted.
   StoreResult<bool> PutActivity(const ActivityRecord& event);

@@ -150,7 +150,19 @@ constexpr const char* SCHEMA_V3 = R"sql(
 CREATE INDEX activity_repo_author ON activity(repo_id, author);
 )sql";
 
-constexpr std::array<const char*, 3> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3};
+// Version 4: namespaces a fetch could not commit (missing objects, hostile content, refs git
+// refused), with the reason, so `repos REPO` can show them; a row goes once the namespace is set.
+constexpr const char* SCHEMA_V4 = R"sql(
+CREATE TABLE namespace_skips (
+  repo_id    BLOB NOT NULL,
+  node_id    BLOB NOT NULL,
+  reason     TEXT NOT NULL,
+  skipped_at INTEGER NOT NULL,
+  PRIMARY KEY (repo_id, node_id)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 4> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4};
 static_assert(MIGRATIONS.size() == CURRENT_SCHEMA_VERSION, "one migration per schema version");
 
 }  // namespace
