@@ -151,7 +151,7 @@ int RunReceive(const std::string& hex) {
   if (result.message) out["id"] = ToHex(result.message->id);
   std::cout << out.dump(2) << "\n";
   bool ok = result.verdict == gossip::Verdict::Accepted || result.verdict == gossip::Verdict::Duplicate ||
-            result.verdict == gossip::Verdict::Superseded || result.verdict == gossip::Verdict::Pending;
+            result.verdict == gossip::Verdict::Superseded;
   if (!ok) return ReportError(std::string("message refused (") + gossip::VerdictName(result.verdict) + "): " + result.reason);
   return EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include "git/detail/pack_stream.h"
 #include "git/detail/process.h"
 #include "git/detail/quarantine.h"
+#include "wire/ref_name.h"
 
 namespace p2pgit::git {
 
@@ -27,38 +28,14 @@ std::string NamespacePrefix(const identity::PublicKey& node) {
 }
 
 GitStatus CheckNamespaceRefName(std::string_view name) {
-  auto bad = [&](const std::string& why) {
-    std::string shown(name.substr(0, 80));
-    for (char& c : shown)
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    return Fail(GitError::InvalidArgument, "invalid ref name \"" + shown + "\": " + why);
-  };
-  if (name.size() > MAX_NAMESPACE_REF_NAME_BYTES) return bad("longer than 1024 bytes");
-  if (!name.starts_with("heads/") && !name.starts_with("tags/") && !name.starts_with("patches/"))
-    return bad("must start with heads/, tags/ or patches/");
-  if (name.find("..") != std::string_view::npos) return bad("contains \"..\"");
-  if (name.find("@{") != std::string_view::npos) return bad("contains \"@{\"");
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || std::strchr(" ~^:?*[\\", c) != nullptr)
-      return bad("contains a control character or one of \" ~^:?*[\\\"");
-  }
-  if (name.back() == '.') return bad("ends with \".\"");
-  std::string_view rest = name;
-  size_t components = 0;
-  while (true) {
-    size_t slash = rest.find('/');
-    std::string_view component = rest.substr(0, slash);
-    if (component.empty()) return bad("has an empty path component");
-    if (component.front() == '.') return bad("has a component starting with \".\"");
-    if (component.ends_with(".lock")) return bad("has a component ending with \".lock\"");
-    if (component == "@") return bad("has a component \"@\"");
-    ++components;
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-  if (components < 2) return bad("has nothing after its kind");
-  return Ok{};
+  // The one policy gossip admission also applies: a name the network accepted is never refused
+  // here (a refusal would make every clone of the repo fail for as long as the message lives).
+  auto refusal = wire::RefNameRefusal(name);
+  if (!refusal) return Ok{};
+  std::string shown(name.substr(0, 80));
+  for (char& c : shown)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return Fail(GitError::InvalidArgument, "invalid ref name \"" + shown + "\": " + *refusal);
 }
 
 fs::path StoragePath(const fs::path& home, const identity::RepoId& repo) {

@@ -9,7 +9,8 @@ const char* VerdictName(Verdict verdict) {
     case Verdict::Accepted: return "accepted";
     case Verdict::Duplicate: return "duplicate";
     case Verdict::Superseded: return "superseded";
-    case Verdict::Pending: return "pending";
+    case Verdict::FromFuture: return "from-future";
+    case Verdict::Unsupported: return "unsupported";
     case Verdict::UnknownType: return "unknown-type";
     case Verdict::Malformed: return "malformed";
     case Verdict::BadSignature: return "bad-signature";
@@ -69,7 +70,48 @@ uint64_t TimestampOf(const wire::Body& body) {
   return std::visit([](const auto& b) { return b.timestamp_ms; }, body);
 }
 
+/** now + lead without wrapping (now is injected; a test or a broken clock may pass anything). */
+uint64_t Horizon(uint64_t now_ms, uint64_t lead_ms) {
+  return now_ms > UINT64_MAX - lead_ms ? UINT64_MAX : now_ms + lead_ms;
+}
+
+/** The sequence a Repo, Refs or Inventory message carries, and how far ahead it may run. */
+std::optional<std::pair<uint64_t, uint64_t>> SequenceAndLead(const wire::SignedMessage& m) {
+  if (const auto* repo = std::get_if<wire::RepoBody>(&m.body))
+    return std::pair{repo->sequence, m.author == repo->creator ? MAX_CREATOR_REPO_SEQUENCE_LEAD_MS : MAX_CLOCK_SKEW_MS};
+  if (const auto* refs = std::get_if<wire::RefsBody>(&m.body)) return std::pair{refs->sequence, MAX_CLOCK_SKEW_MS};
+  if (const auto* inventory = std::get_if<wire::InventoryBody>(&m.body))
+    return std::pair{inventory->sequence, MAX_CLOCK_SKEW_MS};
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<Refusal> CheckClockAndFormat(const wire::SignedMessage& m, uint64_t now_ms) {
+  if (TimestampOf(m.body) > Horizon(now_ms, MAX_CLOCK_SKEW_MS))
+    return Refusal{Verdict::FromFuture, "timestamp " + std::to_string(TimestampOf(m.body)) +
+                                            " is more than the allowed clock skew ahead of " + std::to_string(now_ms)};
+  if (auto sequence = SequenceAndLead(m); sequence && sequence->first > Horizon(now_ms, sequence->second))
+    return Refusal{Verdict::FromFuture, "sequence " + std::to_string(sequence->first) +
+                                            " is beyond now + " + std::to_string(sequence->second) +
+                                            " ms (sequences are bounded by the clock, in Unix ms)"};
+  if (const auto* repo = std::get_if<wire::RepoBody>(&m.body); repo && repo->root_commit.size() != SUPPORTED_OID_BYTES)
+    return Refusal{Verdict::Unsupported, "repo root commit is a " + std::to_string(repo->root_commit.size()) +
+                                             "-byte object id; this node stores SHA-1 repositories only"};
+  if (const auto* refs = std::get_if<wire::RefsBody>(&m.body);
+      refs && !refs->refs.empty() && refs->refs.front().oid.size() != SUPPORTED_OID_BYTES)
+    return Refusal{Verdict::Unsupported, "refs carry " + std::to_string(refs->refs.front().oid.size()) +
+                                             "-byte object ids; this node stores SHA-1 repositories only"};
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckOidsMatchRepo(const wire::RefsBody& refs, const wire::RepoBody& repo) {
+  // DecodeRefs already made every id of one message the same length, so the first speaks for all.
+  if (refs.refs.empty() || refs.refs.front().oid.size() == repo.root_commit.size()) return std::nullopt;
+  return Refusal{Verdict::Malformed, "refs carry " + std::to_string(refs.refs.front().oid.size()) +
+                                         "-byte object ids but the repo's root commit has " +
+                                         std::to_string(repo.root_commit.size()) + " bytes"};
+}
 
 AdmissionResult Admission::Admit(ByteSpan bytes, uint64_t now_ms) {
   auto parsed = wire::ParseMessage(bytes);
@@ -80,8 +122,21 @@ AdmissionResult Admission::Admit(ByteSpan bytes, uint64_t now_ms) {
   wire::SignedMessage message = std::move(*parsed);
   if (m_seen.Contains(message.id) || m_state.HasMessage(message.id))
     return Finish({Verdict::Duplicate, "already seen", std::nullopt});
-  for (auto [it, end] = m_pending.equal_range(TimestampOf(message.body)); it != end; ++it) {
-    if (it->second.id == message.id) return Finish({Verdict::Duplicate, "already held as pending", std::nullopt});
+  // Before the object-format check: ids that contradict the repo's known format are a lie, not
+  // a format this node merely lacks.
+  if (const auto* refs = std::get_if<wire::RefsBody>(&message.body)) {
+    if (auto latest = m_state.LatestRepo(refs->repo_id)) {
+      if (auto mismatch = CheckOidsMatchRepo(*refs, *latest)) {
+        m_seen.Insert(message.id);
+        return Finish({mismatch->verdict, mismatch->reason, std::nullopt});
+      }
+    }
+  }
+  // Not remembered as seen: a message from the future becomes admissible once our clock catches
+  // up, and checking it again costs only the decode (it comes before the signature check).
+  if (auto refusal = CheckClockAndFormat(message, now_ms)) {
+    if (refusal->verdict != Verdict::FromFuture) m_seen.Insert(message.id);
+    return Finish({refusal->verdict, refusal->reason, std::nullopt});
   }
   return CheckAndAccept(std::move(message), now_ms);
 }
@@ -103,13 +158,6 @@ AdmissionResult Admission::CheckAndAccept(wire::SignedMessage message, uint64_t 
     m_seen.Insert(message.id);
     return Finish({Verdict::BadSignature, verified.message(), std::nullopt});
   }
-  uint64_t timestamp = TimestampOf(message.body);
-  if (timestamp > now_ms + MAX_CLOCK_SKEW_MS) {
-    // Held only after the signature check, so forgeries cannot crowd out genuine messages.
-    m_pending.emplace(timestamp, message);
-    if (m_pending.size() > MAX_PENDING_MESSAGES) m_pending.erase(std::prev(m_pending.end()));
-    return Finish({Verdict::Pending, "dated beyond the allowed clock skew; held", std::move(message)});
-  }
   if (auto refusal = m_state.QuotaRefusal(message)) {
     m_seen.Insert(message.id);
     return Finish({Verdict::OverQuota, *refusal, std::nullopt});
@@ -117,17 +165,6 @@ AdmissionResult Admission::CheckAndAccept(wire::SignedMessage message, uint64_t 
   if (!m_state.Accept(message, now_ms)) return Finish({Verdict::StoreFailed, "could not store message", std::nullopt});
   m_seen.Insert(message.id);
   return Finish({Verdict::Accepted, "", std::move(message)});
-}
-
-std::vector<AdmissionResult> Admission::ReleasePending(uint64_t now_ms) {
-  std::vector<AdmissionResult> out;
-  while (!m_pending.empty() && m_pending.begin()->first <= now_ms + MAX_CLOCK_SKEW_MS) {
-    wire::SignedMessage message = std::move(m_pending.begin()->second);
-    m_pending.erase(m_pending.begin());
-    if (m_state.HasMessage(message.id)) continue;
-    out.push_back(CheckAndAccept(std::move(message), now_ms));
-  }
-  return out;
 }
 
 // ---- MemoryGossipState ----------------------------------------------------------------------

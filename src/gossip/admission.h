@@ -1,6 +1,7 @@
 // The gossip pipeline's receive side, without I/O: bytes from a peer in, a verdict out.
-// Order of checks (cheap first, CONVENTIONS.md): size cap → decode → dedup → freshness →
-// supersession → signature → authority → store. Time is an argument, never read here.
+// Order of checks (cheap first, CONVENTIONS.md): size cap → decode (incl. the ref-name policy) →
+// dedup → clock and object format → supersession → authority → signature → store. Time is an
+// argument, never read here.
 #pragma once
 
 #include <chrono>
@@ -15,10 +16,18 @@
 
 namespace p2pgit::gossip {
 
-/** Messages dated further in the future than this are held as pending, not accepted. */
+/** How far ahead of our clock a timestamp, or a Repo/Refs/Inventory sequence read as Unix ms,
+ *  may be. Beyond it the message is refused (FromFuture), not held: holding future messages
+ *  costs memory per signer, and a value far in the future (up to 2^63-1) would let one signer
+ *  publish a sequence nobody can ever exceed, freezing the slot forever. */
 inline constexpr uint64_t MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
-/** Held future-dated messages; beyond this the farthest-future one is dropped (memory bound). */
-inline constexpr size_t MAX_PENDING_MESSAGES = 1024;
+/** A Repo message signed by the repo's creator may run this far ahead (2x the skew): whatever a
+ *  delegate published at the edge of its allowance, the creator's next message (sequence =
+ *  max(previous + 1, now)) still fits, so the creator can always remove a delegate at once. */
+inline constexpr uint64_t MAX_CREATOR_REPO_SEQUENCE_LEAD_MS = 2 * MAX_CLOCK_SKEW_MS;
+/** The only object-id length the git layer handles (SHA-1). Refs or a Repo root of another
+ *  length is refused as Unsupported (not misbehaviour: SHA-256 ids are valid protocol). */
+inline constexpr size_t SUPPORTED_OID_BYTES = 20;
 /** Recently seen ids kept in memory; older ones are caught by the state's own lookup. */
 inline constexpr size_t SEEN_CACHE_CAPACITY = 65536;
 
@@ -47,9 +56,10 @@ enum class Verdict {
   Accepted,      // new, valid, stored: forward it
   Duplicate,     // seen before (cache or store)
   Superseded,    // valid but older than what we hold (lower sequence / older timestamp)
-  Pending,       // dated beyond MAX_CLOCK_SKEW_MS; held until no longer in the future
+  FromFuture,    // timestamp or sequence beyond now + MAX_CLOCK_SKEW_MS: refused, not misbehaviour
+  Unsupported,   // an object format this node cannot store (SHA-256 ids): refused, not misbehaviour
   UnknownType,   // a type or version we do not speak: counted and dropped, not misbehaviour
-  Malformed,     // failed decoding: misbehaviour
+  Malformed,     // failed decoding or the ref-name policy, or ids that disagree with the repo's: misbehaviour
   BadSignature,  // misbehaviour
   Unauthorized,  // e.g. a Repo message from neither the creator nor a current delegate: misbehaviour
   OverQuota,     // valid, but a storage quota is full: dropped, not misbehaviour
@@ -64,8 +74,26 @@ bool IsMisbehaviour(Verdict verdict);
 struct AdmissionResult {
   Verdict verdict = Verdict::Malformed;
   std::string reason;                      // one line, for logs
-  std::optional<wire::SignedMessage> message;  // set when Accepted or Pending
+  std::optional<wire::SignedMessage> message;  // set when Accepted
 };
+
+/** A refusal by one of the rules below: its verdict and one line for logs. */
+struct Refusal {
+  Verdict verdict = Verdict::Malformed;
+  std::string reason;
+};
+
+/**
+ * The rules that need only the message and the clock: timestamp and sequence no further ahead
+ * than MAX_CLOCK_SKEW_MS (MAX_CREATOR_REPO_SEQUENCE_LEAD_MS for a creator's Repo message) →
+ * FromFuture; object ids of another length than SUPPORTED_OID_BYTES → Unsupported. Admission
+ * runs them on every message; the store heal (routing::HealStore) re-runs them on stored ones.
+ */
+std::optional<Refusal> CheckClockAndFormat(const wire::SignedMessage& message, uint64_t now_ms);
+
+/** Refs whose object ids are not as long as their repo's known root commit (the repo's object
+ *  format): Malformed, a signer cannot mix formats by mistake. Nullopt when they agree. */
+std::optional<Refusal> CheckOidsMatchRepo(const wire::RefsBody& refs, const wire::RepoBody& repo);
 
 /** Counters of every dropped or accepted message, by verdict. */
 struct AdmissionCounters {
@@ -80,10 +108,6 @@ class Admission {
   /** Runs the pipeline on one message's bytes received at `now_ms` (Unix ms). */
   AdmissionResult Admit(ByteSpan bytes, uint64_t now_ms);
 
-  /** Re-admits held messages that are no longer in the future; returns their results. */
-  std::vector<AdmissionResult> ReleasePending(uint64_t now_ms);
-
-  size_t pending_count() const { return m_pending.size(); }
   const AdmissionCounters& counters() const { return m_counters; }
 
  private:
@@ -92,7 +116,6 @@ class Admission {
 
   GossipState& m_state;
   SeenCache m_seen;
-  std::multimap<uint64_t, wire::SignedMessage> m_pending;  // by timestamp
   AdmissionCounters m_counters;
 };
 

@@ -371,8 +371,7 @@ nlohmann::json Daemon::Impl::Handle(const nlohmann::json& request) {
             AfterAdmission(own, std::nullopt);
           }
         }
-        bool good = result.verdict == gossip::Verdict::Accepted || result.verdict == gossip::Verdict::Duplicate ||
-                    result.verdict == gossip::Verdict::Pending;
+        bool good = result.verdict == gossip::Verdict::Accepted || result.verdict == gossip::Verdict::Duplicate;
         out = {{"ok", good}, {"verdict", gossip::VerdictName(result.verdict)}};
         if (!good) out["error"] = std::string(gossip::VerdictName(result.verdict)) + ": " + result.reason;
         if (result.message) out["id"] = ToHex(result.message->id);
@@ -842,7 +841,6 @@ nlohmann::json Daemon::Impl::RunFetchRequest(const nlohmann::json& request) {
 void Daemon::Impl::Tick() {
   auto now = SteadyClock::now();
   SendFrames(m_router->Tick(UnixMillis()));
-  for (const auto& released : m_admission->ReleasePending(UnixMillis())) AfterAdmission(released, std::nullopt);
   for (auto& [peer, p] : m_peers) {
     if (now >= p.next_reconcile) AskReconcile(peer);
   }
@@ -958,7 +956,6 @@ nlohmann::json Daemon::Impl::StatusJson() {
             {"frames_malformed", m_frames_bad},
             {"frames_out", m_messages_forwarded},
             {"verdicts", verdicts},
-            {"pending", m_admission->pending_count()},
             {"throttled_frames", m_guard.counters().throttled_frames},
             {"bans", m_guard.counters().bans},
             {"events_dropped", m_events_dropped}}},

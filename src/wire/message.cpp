@@ -23,8 +23,6 @@ constexpr uint64_t MAX_BODY_KEYS = 16;
 constexpr size_t MAX_OID_BYTES = 32;
 constexpr size_t SHA1_OID_BYTES = 20;
 
-const char* const ALLOWED_REF_ROOTS[] = {"heads", "tags", "patches", "notes"};
-
 Failure<WireError> FromCbor(CborStatus status, const char* what) {
   switch (status) {
     case CborStatus::Truncated:
@@ -385,11 +383,15 @@ WireResult<Body> DecodeRefs(CborReader& r) {
           if (pair != 2) return Fail(WireError::Malformed, "ref entry must be [name, oid]");
           RefEntry e;
           if (auto t = ReadText(r, e.name, MAX_REF_NAME_BYTES, "ref name"); !t) return t;
-          if (!IsValidRefName(e.name))
-            return Invalid("ref name " + Quoted(e.name) + " is not a valid ref under a namespace");
+          if (auto refusal = RefNameRefusal(e.name))
+            return Invalid("ref name " + Quoted(e.name) + " " + *refusal);
           if (!b.refs.empty() && !(b.refs.back().name < e.name))
             return Fail(WireError::NonCanonical, "refs are not strictly sorted by name (or repeat a name)");
           if (auto o = ReadOid(r, e.oid, "ref object id"); !o) return o;
+          // One repository has one object format: ids of two lengths in one message are a lie.
+          if (!b.refs.empty() && e.oid.size() != b.refs.front().oid.size())
+            return Invalid("ref " + Quoted(e.name) + " has a " + std::to_string(e.oid.size()) +
+                           "-byte object id beside " + std::to_string(b.refs.front().oid.size()) + "-byte ones");
           b.refs.push_back(std::move(e));
         }
         return Ok{};
@@ -400,6 +402,11 @@ WireResult<Body> DecodeRefs(CborReader& r) {
     return Ok{};
   });
   if (!s) return s.error();
+  // Per message: git stores refs as files, so "heads/a" and "heads/a/b" cannot both be written.
+  std::vector<std::string_view> names;
+  names.reserve(b.refs.size());
+  for (const auto& e : b.refs) names.push_back(e.name);
+  if (auto conflict = RefDirectoryConflict(names)) return Invalid("refs " + *conflict);
   return Body{std::move(b)};
 }
 
@@ -541,36 +548,6 @@ const char* WireErrorName(WireError error) {
 
 MessageType TypeOf(const Body& body) {
   return static_cast<MessageType>(body.index() + 1);
-}
-
-bool IsValidRefName(std::string_view name) {
-  if (name.empty() || name.size() > MAX_REF_NAME_BYTES) return false;
-  size_t slash = name.find('/');
-  if (slash == std::string_view::npos) return false;
-  std::string_view root = name.substr(0, slash);
-  if (std::none_of(std::begin(ALLOWED_REF_ROOTS), std::end(ALLOWED_REF_ROOTS),
-                   [&](const char* allowed) { return root == allowed; }))
-    return false;
-  if (name.back() == '/' || name.back() == '.') return false;
-  if (name.find("..") != std::string_view::npos || name.find("//") != std::string_view::npos ||
-      name.find("@{") != std::string_view::npos || name == "@")
-    return false;
-  for (char c : name) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == ' ' || c == '~' || c == '^' || c == ':' || c == '?' || c == '*' ||
-        c == '[' || c == '\\')
-      return false;
-  }
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('/', start);
-    if (end == std::string_view::npos) end = name.size();
-    std::string_view component = name.substr(start, end - start);
-    if (component.empty() || component.front() == '.') return false;
-    if (component.size() >= 5 && component.substr(component.size() - 5) == ".lock") return false;
-    start = end + 1;
-  }
-  return true;
 }
 
 Bytes EncodeBody(const Body& body) {

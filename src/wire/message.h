@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "identity/did.h"
 #include "identity/node_key.h"
+#include "wire/ref_name.h"  // IsValidRefName, MAX_REF_NAME_BYTES: the ref-name policy
 
 namespace p2pgit::wire {
 
@@ -41,8 +42,6 @@ inline constexpr size_t MAX_DESCRIPTION_BYTES = 1024;
 /** Each delegate may sign the next Repo message. Threat: unbounded authority lists and the
  *  lookups done per announcement. */
 inline constexpr size_t MAX_DELEGATES = 32;
-/** Threat: storage per ref and path length when refs become files under refs/nodes/<id>/. */
-inline constexpr size_t MAX_REF_NAME_BYTES = 255;
 /** Refs per announcement: 8192 * 291 bytes (longest entry) < MAX_MESSAGE_BYTES. Threat: rows
  *  written per message. A repo with more refs than this cannot be announced whole (documented). */
 inline constexpr size_t MAX_REFS_PER_ANNOUNCEMENT = 8192;
@@ -216,8 +215,5 @@ Status<WireError> CheckRepoAuthority(const RepoBody& candidate, const PublicKey&
 /** Splits a node's whole inventory into pages (never truncates). Sorts and dedups `repos`. */
 std::vector<InventoryBody> SplitInventory(std::vector<RepoId> repos, uint64_t sequence,
                                           uint64_t timestamp_ms);
-
-/** Git ref-name rules for names inside a namespace ("heads/main"). */
-bool IsValidRefName(std::string_view name);
 
 }  // namespace p2pgit::wire

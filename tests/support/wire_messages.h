@@ -70,7 +70,13 @@ inline RefsBody GenRefs() {
     std::string leaf = GenText(12);
     names.insert(root + (leaf.empty() ? "x" : leaf));
   }
-  for (const auto& name : names) b.refs.push_back({name, GenOid()});
+  // One object format per message (DecodeRefs refuses ids of two lengths).
+  size_t oid_bytes = *rc::gen::element<size_t>(20, 32);
+  for (const auto& name : names) {
+    Bytes oid = GenOid();
+    oid.resize(oid_bytes, 0x5a);
+    b.refs.push_back({name, std::move(oid)});
+  }
   b.sequence = (*rc::gen::arbitrary<uint64_t>() & MAX_COUNTER_VALUE);
   return b;
 }

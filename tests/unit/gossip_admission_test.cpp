@@ -112,23 +112,102 @@ TEST_F(AdmissionTest, MalformedAndUnknownTypeAreTold) {
   EXPECT_EQ(m_admission.counters().by_verdict.at(Verdict::UnknownType), 1u);
 }
 
-TEST_F(AdmissionTest, FutureDatedIsHeldThenAccepted) {
-  auto future = SignMessage(Key(1), NodeBody{NOW + MAX_CLOCK_SKEW_MS + 60'000, {}, false, "f", 1});
-  EXPECT_EQ(Admit(future), Verdict::Pending);
-  EXPECT_EQ(Admit(future), Verdict::Duplicate);
+TEST_F(AdmissionTest, FutureDatedIsRefusedNotHeldAndNotMisbehaviour) {
+  auto future = SignMessage(Key(1), NodeBody{NOW + MAX_CLOCK_SKEW_MS + 1, {}, false, "f", 1});
+  auto result = m_admission.Admit(future.encoded, NOW);
+  EXPECT_EQ(result.verdict, Verdict::FromFuture) << result.reason;
+  EXPECT_FALSE(result.message.has_value());
+  EXPECT_FALSE(IsMisbehaviour(Verdict::FromFuture));
   EXPECT_EQ(m_state.message_count(), 0u);
-  EXPECT_TRUE(m_admission.ReleasePending(NOW + 30'000).empty());
-  auto released = m_admission.ReleasePending(NOW + 60'000);
-  ASSERT_EQ(released.size(), 1u);
-  EXPECT_EQ(released[0].verdict, Verdict::Accepted);
-  EXPECT_EQ(m_state.message_count(), 1u);
-  EXPECT_EQ(m_admission.pending_count(), 0u);
+  EXPECT_EQ(m_admission.counters().signature_checks, 0u);  // refused before the costly check
+  // Not remembered as seen: offered again once our clock has caught up, it is accepted.
+  EXPECT_EQ(Admit(future, NOW + 1), Verdict::Accepted);
+  // At the edge exactly: accepted.
+  EXPECT_EQ(Admit(SignMessage(Key(2), NodeBody{NOW + MAX_CLOCK_SKEW_MS, {}, false, "e", 1})), Verdict::Accepted);
+  // A timestamp far in the future on any type, activity included.
+  EXPECT_EQ(Admit(SignMessage(Key(1), ActivityBody{MAX_COUNTER_VALUE, Repo(Key(1), 1).repo_id, {Bytes(32, 7)},
+                                                   "issue.comment", 1, {}})),
+            Verdict::FromFuture);
+  EXPECT_EQ(m_admission.counters().by_verdict.at(Verdict::FromFuture), 2u);
 }
 
-TEST_F(AdmissionTest, PendingIsBounded) {
-  for (size_t i = 0; i < MAX_PENDING_MESSAGES + 50; ++i)
-    EXPECT_EQ(Admit(SignMessage(Key(1), ActivityBody{NOW + MAX_CLOCK_SKEW_MS + 1000 + i, Repo(Key(1), 1).repo_id,
-                                                     {Bytes(32, 7)}, "issue.comment", 1, {}})),
-              Verdict::Pending);
-  EXPECT_EQ(m_admission.pending_count(), MAX_PENDING_MESSAGES);
+TEST_F(AdmissionTest, SequenceMayNotRunAheadOfTheClock) {
+  auto creator = Key(1);
+  auto delegate = Key(2);
+  auto repo = Repo(creator, NOW, {delegate.public_key()});
+  ASSERT_EQ(Admit(SignMessage(creator, repo)), Verdict::Accepted);
+  // Refs and Inventory: at most now + MAX_CLOCK_SKEW_MS, read as Unix ms.
+  EXPECT_EQ(Admit(SignMessage(delegate, RefsBody{NOW, repo.repo_id, {}, NOW + MAX_CLOCK_SKEW_MS + 1})),
+            Verdict::FromFuture);
+  EXPECT_EQ(Admit(SignMessage(delegate, RefsBody{NOW, repo.repo_id, {}, MAX_COUNTER_VALUE})), Verdict::FromFuture);
+  EXPECT_EQ(Admit(SignMessage(delegate, RefsBody{NOW, repo.repo_id, {}, NOW + MAX_CLOCK_SKEW_MS})), Verdict::Accepted);
+  EXPECT_EQ(Admit(SignMessage(delegate, InventoryBody{NOW, {}, NOW + MAX_CLOCK_SKEW_MS + 1, 0, 1})),
+            Verdict::FromFuture);
+  EXPECT_EQ(Admit(SignMessage(delegate, InventoryBody{NOW, {}, NOW, 0, 1})), Verdict::Accepted);
+  // The attack: a delegate's Repo message with sequence 2^63-1 would freeze the record forever.
+  auto frozen = Repo(creator, MAX_COUNTER_VALUE, {delegate.public_key()});
+  EXPECT_EQ(Admit(SignMessage(delegate, frozen)), Verdict::FromFuture);
+  auto too_far = Repo(creator, NOW + MAX_CLOCK_SKEW_MS + 1, {delegate.public_key()});
+  EXPECT_EQ(Admit(SignMessage(delegate, too_far)), Verdict::FromFuture);
+  // A delegate at the very edge of its allowance...
+  auto edge = Repo(creator, NOW + MAX_CLOCK_SKEW_MS, {delegate.public_key()});
+  EXPECT_EQ(Admit(SignMessage(delegate, edge)), Verdict::Accepted);
+  // ...is outrun at once by the creator's next message, max(previous + 1, now), which removes it.
+  auto removal = Repo(creator, std::max(edge.sequence + 1, NOW));
+  EXPECT_EQ(Admit(SignMessage(creator, removal)), Verdict::Accepted);
+  EXPECT_EQ(m_state.LatestRepo(repo.repo_id)->delegates.size(), 1u);
+  // The creator's own allowance ends at now + 2 x MAX_CLOCK_SKEW_MS.
+  EXPECT_EQ(Admit(SignMessage(creator, Repo(creator, NOW + MAX_CREATOR_REPO_SEQUENCE_LEAD_MS))), Verdict::Accepted);
+  EXPECT_EQ(Admit(SignMessage(creator, Repo(creator, NOW + MAX_CREATOR_REPO_SEQUENCE_LEAD_MS + 1)), NOW),
+            Verdict::FromFuture);
+  EXPECT_FALSE(IsMisbehaviour(Verdict::FromFuture));
+}
+
+TEST_F(AdmissionTest, SmallSequencesOfOldStoresStayValid) {
+  auto repo = Repo(Key(1), 1);
+  EXPECT_EQ(Admit(SignMessage(Key(1), repo)), Verdict::Accepted);
+  EXPECT_EQ(Admit(SignMessage(Key(1), RefsBody{NOW, repo.repo_id, {}, 1})), Verdict::Accepted);
+  // The next message, signed with max(previous + 1, now), supersedes them.
+  EXPECT_EQ(Admit(SignMessage(Key(1), RefsBody{NOW, repo.repo_id, {}, std::max<uint64_t>(2, NOW)})), Verdict::Accepted);
+}
+
+TEST_F(AdmissionTest, Sha256IdsAreUnsupportedNotMisbehaviour) {
+  RepoBody repo = Repo(Key(1), 1);
+  repo.root_commit = Bytes(32, 0x42);
+  repo.repo_id = identity::ComputeRepoId(repo.root_commit, repo.creator);
+  auto result = m_admission.Admit(SignMessage(Key(1), repo).encoded, NOW);
+  EXPECT_EQ(result.verdict, Verdict::Unsupported) << result.reason;
+  EXPECT_FALSE(IsMisbehaviour(Verdict::Unsupported));
+  auto sha1 = Repo(Key(1), 1);
+  EXPECT_EQ(Admit(SignMessage(Key(2), RefsBody{NOW, repo.repo_id, {{"heads/main", Bytes(32, 1)}}, 1})),
+            Verdict::Unsupported);
+  EXPECT_EQ(Admit(SignMessage(Key(2), RefsBody{NOW, sha1.repo_id, {{"heads/main", Bytes(20, 1)}}, 1})),
+            Verdict::Accepted);
+  EXPECT_EQ(m_state.message_count(), 1u);
+}
+
+TEST_F(AdmissionTest, OidsDisagreeingWithTheRepoAreMisbehaviour) {
+  auto repo = Repo(Key(1), 1);
+  ASSERT_EQ(Admit(SignMessage(Key(1), repo)), Verdict::Accepted);
+  auto result = m_admission.Admit(
+      SignMessage(Key(2), RefsBody{NOW, repo.repo_id, {{"heads/main", Bytes(32, 1)}}, 1}).encoded, NOW);
+  EXPECT_EQ(result.verdict, Verdict::Malformed) << result.reason;
+  EXPECT_TRUE(IsMisbehaviour(result.verdict));
+  RefsBody refs{NOW, repo.repo_id, {{"heads/main", Bytes(20, 1)}}, 1};
+  EXPECT_FALSE(CheckOidsMatchRepo(refs, repo).has_value());
+  refs.refs[0].oid = Bytes(32, 1);
+  EXPECT_EQ(CheckOidsMatchRepo(refs, repo)->verdict, Verdict::Malformed);
+}
+
+TEST_F(AdmissionTest, RefNamePolicyBreachIsMisbehaviour) {
+  auto repo = Repo(Key(1), 1);
+  for (const char* bad : {"notes/x", "heads/-x", "heads/@", "remotes/x"}) {
+    auto result =
+        m_admission.Admit(SignMessage(Key(2), RefsBody{NOW, repo.repo_id, {{bad, Bytes(20, 1)}}, 1}).encoded, NOW);
+    EXPECT_EQ(result.verdict, Verdict::Malformed) << bad;
+    EXPECT_TRUE(IsMisbehaviour(result.verdict));
+  }
+  auto conflict = SignMessage(Key(2), RefsBody{NOW, repo.repo_id, {{"heads/a", Bytes(20, 1)}, {"heads/a/b", Bytes(20, 2)}}, 1});
+  EXPECT_EQ(Admit(conflict), Verdict::Malformed);
+  EXPECT_EQ(m_state.message_count(), 0u);
 }

@@ -81,7 +81,7 @@ std::vector<Seed> GenerateSeeds() {
       {"valid-refs", RefsBody{1700000000000,
                               repo.repo_id,
                               {{"heads/main", Bytes(32, 1)},
-                               {"notes/commits", Bytes(32, 2)},
+                               {"heads/release/1.0", Bytes(32, 2)},
                                {"patches/fix-1", Bytes(32, 3)},
                                {"tags/v1.0", Bytes(32, 4)}},
                               25}},
@@ -110,6 +110,15 @@ std::vector<Seed> GenerateSeeds() {
   seeds.push_back({"body_repo_fuzz", "invalid-repo-id-mismatch", EncodeBody(mismatch)});
   RefsBody unsorted{1, repo.repo_id, {{"tags/a", Bytes(20, 1)}, {"heads/a", Bytes(20, 1)}}, 1};
   seeds.push_back({"body_refs_fuzz", "invalid-unsorted", EncodeBody(unsorted)});
+  // The ref-name policy's per-name and per-message rules (docs/PROTOCOL.md, "Ref names").
+  RefsBody notes{1, repo.repo_id, {{"notes/commits", Bytes(20, 1)}}, 1};
+  seeds.push_back({"body_refs_fuzz", "invalid-notes-root", EncodeBody(notes)});
+  RefsBody dash{1, repo.repo_id, {{"heads/-x", Bytes(20, 1)}}, 1};
+  seeds.push_back({"body_refs_fuzz", "invalid-dash-component", EncodeBody(dash)});
+  RefsBody directory{1, repo.repo_id, {{"heads/a", Bytes(20, 1)}, {"heads/a/b", Bytes(20, 2)}}, 1};
+  seeds.push_back({"body_refs_fuzz", "invalid-directory-prefix", EncodeBody(directory)});
+  RefsBody mixed{1, repo.repo_id, {{"heads/a", Bytes(20, 1)}, {"heads/b", Bytes(32, 2)}}, 1};
+  seeds.push_back({"body_refs_fuzz", "invalid-mixed-oid-lengths", EncodeBody(mixed)});
   auto forged = SignMessage(key, Body{RefsBody{2, repo.repo_id, {{"heads/main", Bytes(20, 9)}}, 2}});
   forged.encoded[forged.encoded.size() - forged.body_bytes.size() - 3] ^= 1;  // a signature bit
   seeds.push_back({"message_fuzz", "badsig-refs", forged.encoded});
