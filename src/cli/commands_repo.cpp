@@ -105,7 +105,7 @@ int RunShare(const ShareOptions& opt) {
       for (const auto& d : (*meta)->delegates)
         if (auto k = identity::PublicKeyFromBytes(d); k && *k != key->public_key()) body.delegates.push_back(*k);
     body.default_branch = *branch;
-    body.sequence = (meta.ok() && meta->has_value()) ? (*meta)->sequence + 1 : 1;
+    body.sequence = std::max<uint64_t>((meta.ok() && meta->has_value()) ? (*meta)->sequence + 1 : 1, now);
     if (auto check = wire::DecodeBody(wire::MessageType::Repo, wire::EncodeBody(body)); !check)
       return ReportError("cannot announce this repository: " + check.message());
     messages.push_back(wire::SignMessage(*key, body));

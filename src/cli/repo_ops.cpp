@@ -147,7 +147,7 @@ Result<std::vector<wire::SignedMessage>, std::string> SignOwnRefs(const identity
   for (const auto& r : refs) body.refs.push_back({r.name, r.oid});
   std::sort(body.refs.begin(), body.refs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   auto previous = store.GetRefs(repo.multihash, key.public_key());
-  body.sequence = (previous.ok() && previous->has_value()) ? (*previous)->sequence + 1 : 1;
+  body.sequence = std::max<uint64_t>((previous.ok() && previous->has_value()) ? (*previous)->sequence + 1 : 1, now);
   if (auto check = wire::DecodeBody(wire::MessageType::Refs, wire::EncodeBody(body)); !check)
     return Fail(std::string(), "cannot announce these refs: " + check.message());
   messages.push_back(wire::SignMessage(key, body));

@@ -24,6 +24,7 @@
 #include "node/replication.h"
 #include "node/tables_json.h"
 #include "routing/routing_state.h"
+#include "routing/store_heal.h"
 #include "storage/store.h"
 #include "transport/endpoint.h"
 #include "wire/gossip_frame.h"
@@ -187,9 +188,12 @@ void Daemon::Impl::Log(LogLevel level, const char* format, ...) {
 Result<bool, std::string> Daemon::Impl::Start() {
   std::error_code ec;
   std::filesystem::create_directories(m_config.home, ec);
-  auto store = storage::Store::Open(m_config.home / "store.db");
+  auto store = routing::OpenHealedStore(m_config.home / "store.db", UnixMillis());
   if (!store) return Fail(std::string(), "cannot open the store: " + store.message());
-  m_store.emplace(std::move(*store));
+  if (store->healed > 0)
+    Log(LogLevel::Info, "healed: removed %lld stored messages that break the ref/time rules",
+        static_cast<long long>(store->healed));
+  m_store.emplace(std::move(store->store));
   (void)m_store->MarkAllOffline();
   m_state = std::make_unique<routing::StoreRoutingState>(*m_store);
   m_admission = std::make_unique<gossip::Admission>(*m_state);

@@ -963,6 +963,67 @@ StoreStatus Store::DeleteMessage(ByteSpan id) {
   return stmt.Run();
 }
 
+StoreResult<bool> Store::DeleteMessageAndState(ByteSpan id) {
+  STORE_TRY(CheckLength(id, MESSAGE_ID_BYTES, "message id"));
+  bool deleted = false;
+  STORE_TRY(m_impl->Atomic([&]() -> StoreStatus {
+    // The derived rows first: deleting the message would set their message_id to NULL and lose
+    // the link. Children (addresses, delegates, refs, parents) go by ON DELETE CASCADE.
+    for (const char* sql : {"DELETE FROM nodes WHERE message_id = ?", "DELETE FROM repos WHERE message_id = ?",
+                            "DELETE FROM refs_state WHERE message_id = ?",
+                            "DELETE FROM inventory_pages WHERE message_id = ?",
+                            "DELETE FROM activity WHERE message_id = ?", "DELETE FROM messages WHERE id = ?"}) {
+      STORE_TRY_ASSIGN(stmt, m_impl->Prepare(sql));
+      stmt.Bind(1, id);
+      STORE_TRY(stmt.Run());
+    }
+    deleted = m_impl->Changes() > 0;  // of the last statement: the message itself
+    return Ok{};
+  }));
+  return deleted;
+}
+
+StoreResult<std::optional<int64_t>> Store::GetMeta(std::string_view key) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("SELECT value FROM meta WHERE key = ?"));
+  stmt.Bind(1, key);
+  STORE_TRY_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(stmt.Int(0));
+}
+
+StoreStatus Store::SetMeta(std::string_view key, int64_t value) {
+  STORE_TRY_ASSIGN(stmt, m_impl->Prepare("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  stmt.Bind(1, key);
+  stmt.Bind(2, value);
+  return stmt.Run();
+}
+
+StoreResult<int64_t> Store::PruneMessagesOnce(std::string_view key, int64_t version, const StoredMessageCheck& keep) {
+  STORE_TRY_ASSIGN(current, GetMeta(key));
+  if (current && *current >= version) return int64_t(0);
+  int64_t removed = 0;
+  STORE_TRY(m_impl->Atomic([&]() -> StoreStatus {
+    removed = 0;
+    // Re-read under the write lock: another process may have healed meanwhile.
+    STORE_TRY_ASSIGN(again, GetMeta(key));
+    if (again && *again >= version) return Ok{};
+    int64_t cursor = 0;
+    while (true) {
+      STORE_TRY_ASSIGN(page, MessagesSince(cursor, MAX_MESSAGES_PER_PAGE));
+      if (page.empty()) break;
+      cursor = page.back().arrival;
+      for (const StoredMessage& m : page) {
+        if (keep(m)) continue;
+        STORE_TRY_ASSIGN(deleted, DeleteMessageAndState(m.id));
+        removed += deleted ? 1 : 0;
+      }
+    }
+    return SetMeta(key, version);
+  }));
+  return removed;
+}
+
 StoreResult<int64_t> Store::EvictNodes(size_t keep) {
   STORE_TRY_ASSIGN(total, CountNodes());
   if (total <= int64_t(keep)) return int64_t(0);

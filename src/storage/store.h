@@ -27,7 +27,7 @@
 namespace p2pgit::storage {
 
 /** Schema version this code writes (PRAGMA user_version); older files are migrated on Open. */
-inline constexpr int CURRENT_SCHEMA_VERSION = 4;
+inline constexpr int CURRENT_SCHEMA_VERSION = 5;
 /** How long a write waits for another connection's lock before failing with StoreError::Busy. */
 inline constexpr int BUSY_TIMEOUT_MS = 5000;
 /** Id lengths checked on every write, so a caller bug cannot store a truncated key. */
@@ -272,6 +272,26 @@ class Store {
   // ---- bounds and observations (the daemon's upkeep) ----
   /** Removes a message (a superseded announcement); rows derived from it keep their state. */
   StoreStatus DeleteMessage(ByteSpan id);
+  /** Removes a message and the rows that name it as their source: its node route, repo row (and
+   *  delegates), refs namespace (and refs), inventory page or activity event (and parents).
+   *  For a message that must never have been accepted. @return false if no such message. */
+  StoreResult<bool> DeleteMessageAndState(ByteSpan id);
+
+  // ---- re-validation of stored messages (the heal on open) ----
+  /** The caller's verdict on one stored message: true to keep it. Storage does not know the wire
+   *  format, so the rules come from above (routing::HealStore). */
+  using StoredMessageCheck = std::function<bool(const StoredMessage&)>;
+  /**
+   * Runs once per rules version: when the meta value `key` is below `version` (or unset),
+   * deletes every message `keep` refuses with DeleteMessageAndState, then sets `key` to
+   * `version`, all in one write transaction (a concurrent opener waits, then sees the version
+   * and does nothing). When current it costs one read and takes no write lock.
+   * @return how many messages were deleted (0 when already current).
+   */
+  StoreResult<int64_t> PruneMessagesOnce(std::string_view key, int64_t version, const StoredMessageCheck& keep);
+  /** An integer setting of the meta table; nullopt when never set. */
+  StoreResult<std::optional<int64_t>> GetMeta(std::string_view key);
+  StoreStatus SetMeta(std::string_view key, int64_t value);
   /** Keeps at most `keep` nodes, dropping the lowest score, then the least recently seen. */
   StoreResult<int64_t> EvictNodes(size_t keep);
   /** Records a contact outcome: online flag, score moved by `score_delta` (clamped to ±100),

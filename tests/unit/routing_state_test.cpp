@@ -6,6 +6,7 @@
 
 #include "gossip/admission.h"
 #include "routing/routing_state.h"
+#include "routing/store_heal.h"
 
 using namespace p2pgit;
 using namespace p2pgit::wire;
@@ -180,4 +181,80 @@ TEST_F(RoutingStateTest, TablesHaveCapsAndQuotas) {
   EXPECT_EQ(admission.Admit(event(51, 5), NOW + 10).verdict, gossip::Verdict::Accepted);
   EXPECT_EQ(admission.Admit(event(52, 6), NOW + 10).verdict, gossip::Verdict::OverQuota);  // repo full
   EXPECT_EQ(*store.CountActivity(), 5);
+}
+
+// Stores written under the old, looser rules heal on their next open: the poisoned messages go
+// with their rows, the honest ones stay, and the pass runs once per rules version.
+TEST_F(RoutingStateTest, OpenHealsMessagesThatBreakTheNewRules) {
+  auto creator = Key(1), attacker = Key(5), delegate = Key(4), creator2 = Key(3);
+  auto make_repo = [](const identity::NodeKey& owner, std::vector<PublicKey> extra, uint64_t sequence) {
+    RepoBody r;
+    r.timestamp_ms = NOW;
+    r.root_commit = Bytes(20, owner.public_key()[0]);
+    r.creator = owner.public_key();
+    r.repo_id = identity::ComputeRepoId(r.root_commit, r.creator);
+    r.name = "r";
+    r.delegates = {r.creator};
+    r.delegates.insert(r.delegates.end(), extra.begin(), extra.end());
+    r.default_branch = "main";
+    r.sequence = sequence;
+    return r;
+  };
+  RepoBody repo = make_repo(creator, {}, 1);
+  RepoBody repo2 = make_repo(creator2, {delegate.public_key()}, 1);
+  std::vector<SignedMessage> honest = {
+      SignMessage(creator, NodeBody{NOW, {{"198.51.100.7", 8776}}, false, "n", 1}),
+      SignMessage(creator, repo),
+      SignMessage(creator, RefsBody{NOW, repo.repo_id, {{"heads/main", Bytes(20, 3)}, {"tags/v1", Bytes(20, 4)}}, 1}),
+      SignMessage(creator2, repo2),
+  };
+  // What the old rules let in. SignMessage does not validate, and Accept is the state's write
+  // path without admission's checks: exactly how such messages reached stores before.
+  std::vector<SignedMessage> poisoned = {
+      SignMessage(attacker, RefsBody{NOW, repo.repo_id, {{"notes/x", Bytes(20, 1)}}, 1}),
+      SignMessage(Key(6), RefsBody{NOW, repo.repo_id, {{"heads/a", Bytes(20, 1)}, {"heads/a/b", Bytes(20, 2)}}, 1}),
+      SignMessage(Key(7), RefsBody{NOW, repo.repo_id, {{"heads/main", Bytes(32, 1)}}, 1}),
+      SignMessage(delegate, make_repo(creator2, {delegate.public_key()}, MAX_COUNTER_VALUE)),  // the freeze
+  };
+  {
+    storage::Store store = Open();
+    routing::StoreRoutingState state(store);
+    gossip::Admission admission(state);
+    for (const auto& m : honest) ASSERT_EQ(admission.Admit(m.encoded, NOW).verdict, gossip::Verdict::Accepted);
+    for (const auto& m : poisoned) ASSERT_TRUE(state.Accept(m, NOW)) << state.last_error();
+    ASSERT_EQ((*store.GetRepo(repo2.repo_id.multihash))->sequence, MAX_COUNTER_VALUE);
+    // The store has not been healed yet: Store::Open alone does not know the rules.
+    EXPECT_FALSE(store.GetMeta(routing::STORED_MESSAGE_RULES_KEY)->has_value());
+  }
+  {
+    auto opened = routing::OpenHealedStore(m_dir / "store.db", NOW);
+    ASSERT_TRUE(opened.ok()) << opened.message();
+    EXPECT_EQ(opened->healed, 4);
+    storage::Store& store = opened->store;
+    for (const auto& m : poisoned) EXPECT_FALSE(*store.HasMessage(m.id));
+    EXPECT_FALSE(store.GetRefs(repo.repo_id.multihash, attacker.public_key())->has_value());
+    EXPECT_FALSE(store.GetRefs(repo.repo_id.multihash, Key(6).public_key())->has_value());
+    EXPECT_FALSE(store.GetRefs(repo.repo_id.multihash, Key(7).public_key())->has_value());
+    // The frozen repo row is gone (its creator's earlier message had been superseded by it)...
+    EXPECT_FALSE(store.GetRepo(repo2.repo_id.multihash)->has_value());
+    // ...and the honest messages and rows stayed (repo2's first message was superseded earlier).
+    for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(*store.HasMessage(honest[i].id)) << i;
+    auto refs = store.GetRefs(repo.repo_id.multihash, creator.public_key());
+    ASSERT_TRUE(refs.ok() && refs->has_value());
+    EXPECT_EQ((*refs)->refs.size(), 2u);
+    EXPECT_TRUE(store.GetRepo(repo.repo_id.multihash)->has_value());
+    EXPECT_TRUE(store.GetNode(creator.public_key())->has_value());
+    EXPECT_EQ(**store.GetMeta(routing::STORED_MESSAGE_RULES_KEY), routing::STORED_MESSAGE_RULES_VERSION);
+    // The creator can announce the repo again, as the new signers do: max(previous + 1, now).
+    routing::StoreRoutingState state(store);
+    gossip::Admission admission(state);
+    EXPECT_EQ(admission.Admit(SignMessage(creator2, make_repo(creator2, {}, NOW)).encoded, NOW).verdict,
+              gossip::Verdict::Accepted);
+    // Poison written after the heal stays until the rules version moves: the pass runs once.
+    ASSERT_TRUE(state.Accept(poisoned[0], NOW));
+  }
+  auto again = routing::OpenHealedStore(m_dir / "store.db", NOW);
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_EQ(again->healed, 0);
+  EXPECT_TRUE(*again->store.HasMessage(poisoned[0].id));
 }

@@ -496,3 +496,33 @@ TEST(StoreInventory, PagesAreSequenceGuardedPerNodeAndPage) {
   EXPECT_EQ(*store->PragmaValue("user_version"), std::to_string(p2pgit::storage::CURRENT_SCHEMA_VERSION));
   std::filesystem::remove_all(dir);
 }
+
+// The heal primitive: a refused message goes with the rows it produced; the pass runs once per
+// rules version and keeps everything the caller's check keeps.
+TEST_F(StoreTest, PruneMessagesOnceDeletesRefusedMessagesWithTheirRowsOncePerVersion) {
+  Store store = OpenOrDie();
+  EXPECT_EQ(RawQuery("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'meta'"), "meta");
+  for (uint8_t n = 1; n <= 3; ++n) ASSERT_TRUE(store.PutMessage(Message(n, 3)));
+  for (uint8_t n = 1; n <= 3; ++n) {
+    RefsRecord refs{RepoId(1), NodeId(n), 1, 9000, MessageId(n), {{"heads/main", Filled(20, n)}}};
+    ASSERT_TRUE(store.ReplaceRefs(refs));
+  }
+  auto refuse_two = [](const StoredMessage& m) { return m.id != MessageId(2); };
+  auto removed = store.PruneMessagesOnce("rules", 1, refuse_two);
+  ASSERT_TRUE(removed) << removed.message();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_FALSE(*store.HasMessage(MessageId(2)));
+  EXPECT_FALSE(store.GetRefs(RepoId(1), NodeId(2))->has_value());
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM refs WHERE node_id = x'" + std::string(64, '0').replace(62, 2, "02") + "'"),
+            "0");
+  EXPECT_TRUE(store.GetRefs(RepoId(1), NodeId(1))->has_value());
+  EXPECT_TRUE(store.GetRefs(RepoId(1), NodeId(3))->has_value());
+  EXPECT_EQ(**store.GetMeta("rules"), 1);
+  // Same version: nothing is checked again. A higher one runs again.
+  auto refuse_all = [](const StoredMessage&) { return false; };
+  EXPECT_EQ(*store.PruneMessagesOnce("rules", 1, refuse_all), 0);
+  EXPECT_EQ(*store.CountMessages(), 2);
+  EXPECT_EQ(*store.PruneMessagesOnce("rules", 2, refuse_all), 2);
+  EXPECT_EQ(*store.CountMessages(), 0);
+  EXPECT_FALSE(*store.DeleteMessageAndState(MessageId(1)));  // already gone
+}

@@ -162,7 +162,16 @@ CREATE TABLE namespace_skips (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, 4> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4};
+// Version 5: store-level settings, e.g. which version of the message rules the stored messages
+// were last checked against (the heal on open runs once per rules version, not on every open).
+constexpr const char* SCHEMA_V5 = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 5> MIGRATIONS = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5};
 static_assert(MIGRATIONS.size() == CURRENT_SCHEMA_VERSION, "one migration per schema version");
 
 }  // namespace
