@@ -18,6 +18,7 @@ const char* GitErrorName(GitError error) {
     case GitError::RefConflict: return "ref-conflict";
     case GitError::Cancelled: return "cancelled";
     case GitError::RepoIdMismatch: return "repo-id-mismatch";
+    case GitError::HostileContent: return "hostile-content";
   }
   return "unknown";
 }

@@ -21,6 +21,7 @@ enum class GitError {
   RefConflict,              // the store's refs changed under us (old-value check failed)
   Cancelled,                // the caller's sink asked to stop, or the transfer was aborted
   RepoIdMismatch,           // the repository's root commit and creator do not give the RepoId
+  HostileContent,           // received trees or .gitmodules that git would refuse or that are attack shapes
 };
 
 const char* GitErrorName(GitError error);
