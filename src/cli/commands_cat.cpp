@@ -3,12 +3,15 @@
 // Everything shown is under a signature: refs come from the node's signed Refs announcement, and
 // files and objects are looked up from those refs (raw ids must be reachable in the store, which
 // holds only verified objects).
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/home.h"
 #include "cli/repo_ops.h"
+#include "cli/terminal_text.h"
 #include "git/objects.h"
 #include "git/storage.h"
 
@@ -83,6 +86,17 @@ Result<storage::RefsRecord, std::string> SignedRefs(storage::Store& store, const
   return **refs;
 }
 
+/** File and object bytes as stored: exact when stdout is a file or a pipe (scripts, `> file`),
+ *  escaped when it is a terminal, where a stranger's file could carry escape sequences. */
+void WriteContent(const Bytes& content) {
+  std::string_view bytes(reinterpret_cast<const char*>(content.data()), content.size());
+  if (isatty(STDOUT_FILENO)) {
+    std::cout << EscapeForTerminal(bytes, true);
+    return;
+  }
+  std::cout.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
 /** A ref name as the seed writes it: relative (heads/main, tags/v1), or bare (branch, then tag). */
 std::optional<Bytes> FindRef(const storage::RefsRecord& refs, const std::string& name) {
   for (const std::string& candidate : {name, "heads/" + name, "tags/" + name})
@@ -105,7 +119,8 @@ int RunCat(const std::string& address, const std::string& ref, bool json) {
       for (const auto& r : refs->refs) out["refs"][r.name] = ToHex(r.oid);
       std::cout << out.dump(2) << "\n";
     } else {
-      for (const auto& r : refs->refs) std::cout << ToHex(r.oid) << " " << r.name << "\n";
+      for (const auto& r : refs->refs)
+        std::cout << ToHex(r.oid) << " " << EscapeForTerminal(r.name, false) << "\n";
     }
     return EXIT_OK;
   }
@@ -118,7 +133,8 @@ int RunCat(const std::string& address, const std::string& ref, bool json) {
     if (!oid) return ReportError("no ref '" + a->rest + "' in " + identity::EncodeDidKey(a->node) + "'s signed refs");
     auto history = git::History(git_dir, ToHex(*oid), 10000);
     if (!history) return ReportError(history.message());
-    std::cout << ToHex(*oid) << "\n" << *history;
+    // Commit messages and author names are the committer's text: escaped, newlines kept.
+    std::cout << ToHex(*oid) << "\n" << EscapeForTerminal(*history, true);
     return EXIT_OK;
   }
   if (a->kind == "path") {
@@ -128,25 +144,29 @@ int RunCat(const std::string& address, const std::string& ref, bool json) {
       branch = meta.ok() && meta->has_value() ? (*meta)->default_branch : "main";
     }
     auto oid = FindRef(*refs, branch);
-    if (!oid) return ReportError("no ref '" + branch + "' in " + identity::EncodeDidKey(a->node) + "'s signed refs");
+    if (!oid)
+      return ReportError("no ref '" + EscapeForTerminal(branch, false) + "' in " +
+                         identity::EncodeDidKey(a->node) + "'s signed refs");
     std::string spec = ToHex(*oid) + ":" + a->rest;
     auto type = git::ObjectType(git_dir, spec);
-    if (!type) return ReportError("no file or directory '" + a->rest + "' at " + branch);
+    if (!type)
+      return ReportError("no file or directory '" + a->rest + "' at " + EscapeForTerminal(branch, false));
     if (*type == "tree") {
       auto listing = git::TreeListing(git_dir, spec);
       if (!listing) return ReportError(listing.message());
-      std::cout << *listing;
+      // Entry names are the committer's: escaped on a terminal, exact for scripts.
+      std::cout << (isatty(STDOUT_FILENO) ? EscapeForTerminal(*listing, true) : *listing);
       return EXIT_OK;
     }
     auto content = git::ObjectContent(git_dir, spec);
     if (!content) return ReportError(content.message());
-    std::cout.write(reinterpret_cast<const char*>(content->data()), std::streamsize(content->size()));
+    WriteContent(*content);
     return EXIT_OK;
   }
   // raw: any object of the store (verified on arrival), shown as git stores it.
   auto content = git::ObjectContent(git_dir, a->rest);
   if (!content) return ReportError("object " + a->rest + " is not in " + a->repo.ToString());
-  std::cout.write(reinterpret_cast<const char*>(content->data()), std::streamsize(content->size()));
+  WriteContent(*content);
   return EXIT_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/home.h"
 #include "cli/repo_ops.h"
+#include "cli/terminal_text.h"
 #include "git/import.h"
 #include "git/working_copy.h"
 
@@ -164,7 +165,8 @@ int IssueCommand(const std::string& action, const IssueArgs& a) {
       if (out.empty()) std::cout << "no issues\n";
       for (const auto& i : out)
         std::cout << i["short_id"].get<std::string>() << "  " << i["status"].get<std::string>() << "  "
-                  << i["title"].get<std::string>() << "  (" << i["comments"].size() << " comments)\n";
+                  << EscapeForTerminal(i["title"].get<std::string>(), false) << "  (" << i["comments"].size()
+                  << " comments)\n";
     }
     return EXIT_OK;
   }
@@ -178,19 +180,22 @@ int IssueCommand(const std::string& action, const IssueArgs& a) {
       std::cout << j.dump(2) << "\n";
       return EXIT_OK;
     }
+    // Titles, labels, bodies and comments are strangers' text: escaped for the terminal.
     std::cout << "issue " << ToHex(state->id) << "  [" << j["status"].get<std::string>() << "]\n"
-              << state->title << "\nby " << Did(state->author) << "\n";
+              << EscapeForTerminal(state->title, false) << "\nby " << Did(state->author) << "\n";
     if (!state->labels.empty()) {
       std::cout << "labels:";
-      for (const auto& l : state->labels) std::cout << " " << l;
+      for (const auto& l : state->labels) std::cout << " " << EscapeForTerminal(l, false);
       std::cout << "\n";
     }
-    if (!state->body.empty()) std::cout << "\n" << state->body << "\n";
+    if (!state->body.empty()) std::cout << "\n" << EscapeForTerminal(state->body, true) << "\n";
     for (const auto& c : state->comments)
-      std::cout << "\n-- " << activity::ShortId(c.id) << " " << Did(c.author) << "\n" << c.body << "\n";
+      std::cout << "\n-- " << activity::ShortId(c.id) << " " << Did(c.author) << "\n"
+                << EscapeForTerminal(c.body, true) << "\n";
     for (const auto& i : state->ignored)
-      std::cout << "\n(ignored " << activity::ShortId(i.id) << " " << i.op << " by " << Did(i.author) << ": "
-                << activity::IgnoreReasonName(i.reason) << (i.detail.empty() ? "" : ", " + i.detail) << ")\n";
+      std::cout << "\n(ignored " << activity::ShortId(i.id) << " " << EscapeForTerminal(i.op, false) << " by "
+                << Did(i.author) << ": " << activity::IgnoreReasonName(i.reason)
+                << (i.detail.empty() ? "" : ", " + EscapeForTerminal(i.detail, false)) << ")\n";
     return EXIT_OK;
   }
   activity::Payload payload;
@@ -295,7 +300,8 @@ int PatchCommand(const std::string& action, const PatchArgs& a) {
       if (out.empty()) std::cout << "no patches\n";
       for (const auto& p : out)
         std::cout << p["short_id"].get<std::string>() << "  " << p["status"].get<std::string>() << "  "
-                  << p["title"].get<std::string>() << "  -> " << p["base_branch"].get<std::string>() << "  ("
+                  << EscapeForTerminal(p["title"].get<std::string>(), false) << "  -> "
+                  << EscapeForTerminal(p["base_branch"].get<std::string>(), false) << "  ("
                   << p["revisions"].size() << " revisions, " << p["reviews"].size() << " reviews)\n";
     }
     return EXIT_OK;
@@ -312,20 +318,28 @@ int PatchCommand(const std::string& action, const PatchArgs& a) {
       return EXIT_OK;
     }
     std::cout << "patch " << ToHex(state->id) << "  [" << j["status"].get<std::string>() << "]\n"
-              << state->title << "\nby " << Did(state->author) << "  into " << state->base_branch << "\n";
-    if (!state->description.empty()) std::cout << "\n" << state->description << "\n";
+              << EscapeForTerminal(state->title, false) << "\nby " << Did(state->author) << "  into "
+              << EscapeForTerminal(state->base_branch, false) << "\n";
+    if (!state->description.empty()) std::cout << "\n" << EscapeForTerminal(state->description, true) << "\n";
     for (size_t i = 0; i < state->revisions.size(); ++i)
-      std::cout << "revision " << i << ": " << ToHex(state->revisions[i].head) << " on " << ToHex(state->revisions[i].base)
-                << (state->revisions[i].note.empty() ? "" : "  " + state->revisions[i].note) << "\n";
+      std::cout << "revision " << i << ": " << ToHex(state->revisions[i].head) << " on "
+                << ToHex(state->revisions[i].base)
+                << (state->revisions[i].note.empty()
+                        ? ""
+                        : "  " + EscapeForTerminal(state->revisions[i].note, true))
+                << "\n";
     for (const auto& r : state->reviews)
-      std::cout << "review by " << Did(r.author) << ": " << (r.verdict == activity::Verdict::Accept ? "accept" : "reject")
-                << (r.comment.empty() ? "" : "  " + r.comment) << "\n";
+      std::cout << "review by " << Did(r.author) << ": "
+                << (r.verdict == activity::Verdict::Accept ? "accept" : "reject")
+                << (r.comment.empty() ? "" : "  " + EscapeForTerminal(r.comment, true)) << "\n";
     if (state->merge) std::cout << "merged as " << ToHex(state->merge->commit) << " by " << Did(state->merge->author) << "\n";
     for (const auto& c : state->comments)
-      std::cout << "\n-- " << activity::ShortId(c.id) << " " << Did(c.author) << "\n" << c.body << "\n";
+      std::cout << "\n-- " << activity::ShortId(c.id) << " " << Did(c.author) << "\n"
+                << EscapeForTerminal(c.body, true) << "\n";
     for (const auto& i : state->ignored)
-      std::cout << "(ignored " << activity::ShortId(i.id) << " " << i.op << " by " << Did(i.author) << ": "
-                << activity::IgnoreReasonName(i.reason) << (i.detail.empty() ? "" : ", " + i.detail) << ")\n";
+      std::cout << "(ignored " << activity::ShortId(i.id) << " " << EscapeForTerminal(i.op, false) << " by "
+                << Did(i.author) << ": " << activity::IgnoreReasonName(i.reason)
+                << (i.detail.empty() ? "" : ", " + EscapeForTerminal(i.detail, false)) << ")\n";
     return EXIT_OK;
   }
   if (action == "checkout" || action == "merge") {
@@ -363,7 +377,8 @@ int PatchCommand(const std::string& action, const PatchArgs& a) {
     if (!signed_refs) return ReportError(signed_refs.message());
     auto id = Publish(*ctx, state->heads, activity::PatchMerge{*tip}, *signed_refs);
     if (!id) return ReportError(id.message());
-    std::cout << "merged patch " << activity::ShortId(state->id) << " into " << state->base_branch << " as " << ToHex(*tip) << "\n";
+    std::cout << "merged patch " << activity::ShortId(state->id) << " into "
+              << EscapeForTerminal(state->base_branch, false) << " as " << ToHex(*tip) << "\n";
     return EXIT_OK;
   }
   activity::Payload payload;

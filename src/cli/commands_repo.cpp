@@ -18,6 +18,7 @@
 #include "cli/repo_ops.h"
 #include "cli/config.h"
 #include "cli/home.h"
+#include "cli/terminal_text.h"
 #include "git/import.h"
 #include "git/repo_inspect.h"
 #include "git/storage.h"
@@ -154,10 +155,13 @@ int RunClone(const std::string& source, std::string dir, const std::vector<std::
   } else {
     for (const auto& c : git::ComputeCanonicalRefs(DelegateNamespaces(**meta, *storage))) {
       if (c.oid) spec.refs.push_back({c.name, *c.oid});
-      if (c.disagreement) std::fprintf(stderr, "clone: delegates disagree on %s; using the creator's\n", c.name.c_str());
+      if (c.disagreement)
+        std::fprintf(stderr, "clone: delegates disagree on %s; using the creator's\n",
+                     EscapeForTerminal(c.name, false).c_str());
     }
   }
-  if (dir.empty()) dir = (*meta)->name.empty() ? "repo" : (*meta)->name;
+  // The signed name is a stranger's: it picks one directory inside the cwd, never a path.
+  if (dir.empty()) dir = DefaultCloneDirectory((*meta)->name, target->repo);
   auto checkout_started = std::chrono::steady_clock::now();
   if (auto done = git::MaterializeWorkingCopy(*storage, dir, spec); !done) return ReportError("cannot write " + dir + ": " + done.message());
   if (std::getenv("P2PGIT_TRACE_TIMING"))
@@ -165,8 +169,9 @@ int RunClone(const std::string& source, std::string dir, const std::vector<std::
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - checkout_started).count());
   (void)store->SetFollowed(target->repo.multihash, true, UnixMillis());
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::cout << "cloned " << target->repo.ToString() << " into " << dir << " (" << fetched->pack_bytes / 1000 << " kB from "
-            << fetched->from << ", " << std::fixed << std::setprecision(2) << seconds << " s)" << std::endl;
+  std::cout << "cloned " << target->repo.ToString() << " into " << EscapeForTerminal(dir, false) << " ("
+            << fetched->pack_bytes / 1000 << " kB from " << EscapeForTerminal(fetched->from, false) << ", " << std::fixed
+            << std::setprecision(2) << seconds << " s)" << std::endl;
   return EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/home.h"
+#include "cli/terminal_text.h"
 #include "identity/did.h"
 #include "node/control_socket.h"
 #include "node/tables_json.h"
@@ -41,8 +42,10 @@ int RunNodes(bool json) {
   for (const auto& n : *out) {
     std::cout << n["node_id"].get<std::string>() << (n["relay"].get<bool>() ? "  relay" : "")
               << (n["online"].get<bool>() ? "  online" : "") << "  score " << n["score"].get<double>();
-    if (!n["alias"].get<std::string>().empty()) std::cout << "  (" << n["alias"].get<std::string>() << ")";
-    for (const auto& a : n["addresses"]) std::cout << "  " << a.get<std::string>();
+    // Aliases and addresses are what the node signed about itself: escaped for the terminal.
+    if (!n["alias"].get<std::string>().empty())
+      std::cout << "  (" << EscapeForTerminal(n["alias"].get<std::string>(), false) << ")";
+    for (const auto& a : n["addresses"]) std::cout << "  " << EscapeForTerminal(a.get<std::string>(), false);
     std::cout << "\n";
   }
   return EXIT_OK;
@@ -62,6 +65,9 @@ int RunRepo(const std::string& text, bool json) {
   auto headers = store->ListRefNamespaces(repo->multihash);
   if (!headers) return ReportError(headers.message());
   std::map<identity::PublicKey, std::vector<git::NamedRef>> signed_refs;
+  std::map<Bytes, std::string> skips;  // namespaces the last fetch could not commit
+  if (auto listed = store->ListNamespaceSkips(repo->multihash))
+    for (auto& s : *listed) skips[s.node_id] = std::move(s.reason);
   nlohmann::json namespaces = nlohmann::json::array();
   for (const auto& h : *headers) {
     auto refs = store->GetRefs(repo->multihash, h.node_id);
@@ -76,6 +82,7 @@ int RunRepo(const std::string& text, bool json) {
     bool delegate = std::find(delegates.begin(), delegates.end(), k) != delegates.end();
     namespaces.push_back({{"node_id", identity::EncodeDidKey(k)}, {"delegate", delegate},
                           {"creator", !delegates.empty() && delegates[0] == k}, {"sequence", h.sequence}, {"refs", r}});
+    if (auto skip = skips.find(h.node_id); skip != skips.end()) namespaces.back()["skipped"] = skip->second;
   }
   std::vector<git::NamespaceRefs> delegate_refs;
   for (const auto& d : delegates) delegate_refs.push_back({d, signed_refs[d]});
@@ -101,14 +108,20 @@ int RunRepo(const std::string& text, bool json) {
     std::cout << out.dump(2) << "\n";
     return EXIT_OK;
   }
-  std::cout << repo->ToString() << "  " << out.value("name", "") << "\n";
-  for (const auto& [name, oid] : canonical.items()) std::cout << "  canonical " << name << " " << oid.get<std::string>() << "\n";
+  // The name and every ref name are signed by strangers: escaped for the terminal.
+  std::cout << repo->ToString() << "  " << EscapeForTerminal(out.value("name", ""), false) << "\n";
+  for (const auto& [name, oid] : canonical.items())
+    std::cout << "  canonical " << EscapeForTerminal(name, false) << " " << oid.get<std::string>() << "\n";
   for (const auto& d : disagreements)
-    std::cout << "  delegates disagree on " << d["ref"].get<std::string>() << " (" << d["dissenters"].size() << " dissenting)\n";
+    std::cout << "  delegates disagree on " << EscapeForTerminal(d["ref"].get<std::string>(), false) << " ("
+              << d["dissenters"].size() << " dissenting)\n";
   for (const auto& ns : namespaces) {
     std::cout << "  " << ns["node_id"].get<std::string>() << (ns["creator"].get<bool>() ? "  creator" : ns["delegate"].get<bool>() ? "  delegate" : "")
               << "  sequence " << ns["sequence"] << "\n";
-    for (const auto& [name, oid] : ns["refs"].items()) std::cout << "    " << oid.get<std::string>() << " " << name << "\n";
+    if (ns.contains("skipped"))
+      std::cout << "    skipped: " << EscapeForTerminal(ns["skipped"].get<std::string>(), false) << "\n";
+    for (const auto& [name, oid] : ns["refs"].items())
+      std::cout << "    " << oid.get<std::string>() << " " << EscapeForTerminal(name, false) << "\n";
   }
   return EXIT_OK;
 }
@@ -122,8 +135,9 @@ int RunRepos(bool json) {
   }
   if (out->empty()) std::cout << "no repositories known yet\n";
   for (const auto& r : *out)
-    std::cout << r["repo_id"].get<std::string>() << "  " << r["name"].get<std::string>() << "  seeders "
-              << r["seeders"].size() << "\n";
+    std::cout << r["repo_id"].get<std::string>() << "  "
+              << EscapeForTerminal(r["name"].get<std::string>(), false) << "  seeders " << r["seeders"].size()
+              << "\n";
   return EXIT_OK;
 }
 
