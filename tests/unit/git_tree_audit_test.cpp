@@ -1,15 +1,17 @@
 // The hostile tree audit (src/git/detail/tree_audit.h): one test per refusal rule of the pure
 // checks, then an oracle: real objects built with git, where `git fsck --strict` and
 // AuditObjects must agree that hostile shapes are refused and a benign tree passes.
-#include "git/detail/tree_audit.h"
-
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "git/detail/oid.h"
+#include "git/detail/tree_audit.h"
 #include "git_test_fixture.h"
 
 namespace p2pgit::git::detail {
@@ -27,7 +29,9 @@ std::string RawEntry(std::string_view mode, std::string_view name, std::string_v
   return out;
 }
 
-bool Refused(std::string_view name, uint32_t mode = MODE_FILE) { return CheckTreeEntryName(name, mode).has_value(); }
+bool Refused(std::string_view name, uint32_t mode = MODE_FILE) {
+  return CheckTreeEntryName(name, mode).has_value();
+}
 
 std::optional<std::string> CheckRawTree(const std::string& raw) {
   auto parsed = ParseTree(AsBytes(raw));
@@ -74,14 +78,22 @@ TEST(TreeEntryName, AcceptsOrdinaryNames) {
   EXPECT_FALSE(Refused("run.sh", MODE_EXECUTABLE));
 }
 
-TEST(TreeEntryName, RefusesEmptyName) { EXPECT_TRUE(Refused("")); }
-TEST(TreeEntryName, RefusesDot) { EXPECT_TRUE(Refused(".", MODE_TREE)); }
-TEST(TreeEntryName, RefusesDotDot) { EXPECT_TRUE(Refused("..", MODE_TREE)); }
+TEST(TreeEntryName, RefusesEmptyName) {
+  EXPECT_TRUE(Refused(""));
+}
+TEST(TreeEntryName, RefusesDot) {
+  EXPECT_TRUE(Refused(".", MODE_TREE));
+}
+TEST(TreeEntryName, RefusesDotDot) {
+  EXPECT_TRUE(Refused("..", MODE_TREE));
+}
 TEST(TreeEntryName, RefusesSlash) {
   EXPECT_TRUE(Refused("a/b"));
   EXPECT_TRUE(Refused("/etc"));
 }
-TEST(TreeEntryName, RefusesNul) { EXPECT_TRUE(Refused(std::string_view("a\0b", 3))); }
+TEST(TreeEntryName, RefusesNul) {
+  EXPECT_TRUE(Refused(std::string_view("a\0b", 3)));
+}
 TEST(TreeEntryName, RefusesOverlongName) {
   EXPECT_FALSE(Refused(std::string(MAX_TREE_ENTRY_NAME_BYTES, 'a')));
   EXPECT_TRUE(Refused(std::string(MAX_TREE_ENTRY_NAME_BYTES + 1, 'a')));
@@ -91,17 +103,20 @@ TEST(TreeEntryName, RefusesBadModes) {
     EXPECT_TRUE(Refused("a", mode)) << std::oct << mode;
 }
 TEST(TreeEntryName, RefusesDotGitInAnyCase) {
-  for (std::string_view name : {".git", ".GIT", ".Git", ".gIt"}) EXPECT_TRUE(Refused(name, MODE_TREE)) << name;
+  for (std::string_view name : {".git", ".GIT", ".Git", ".gIt"})
+    EXPECT_TRUE(Refused(name, MODE_TREE)) << name;
 }
 TEST(TreeEntryName, RefusesHfsIgnorableAliases) {
-  for (std::string_view name : {".g\u200cit", "\u200d.git", ".gi\u200et", ".git\u200f", ".\u202ag\u202bi\u202ct",
-                                ".g\u202dit\u202e", ".g\u206ait", ".gi\u206ft", "\ufeff.git", ".G\u200cIT",
-                                ".git\xff"})  // malformed UTF-8 ends the name, as in git
+  for (std::string_view name :
+       {".g\u200cit", "\u200d.git", ".gi\u200et", ".git\u200f", ".\u202ag\u202bi\u202ct", ".g\u202dit\u202e",
+        ".g\u206ait", ".gi\u206ft", "\ufeff.git", ".G\u200cIT",
+        ".git\xff"})  // malformed UTF-8 ends the name, as in git
     EXPECT_TRUE(Refused(name, MODE_TREE)) << EscapeForLine(name);
   EXPECT_FALSE(Refused(".g\u200bit", MODE_TREE));  // U+200B is not ignored by HFS+
 }
 TEST(TreeEntryName, RefusesNtfsShortName) {
-  for (std::string_view name : {"git~1", "GIT~1", "Git~1 ", "git~1."}) EXPECT_TRUE(Refused(name, MODE_TREE)) << name;
+  for (std::string_view name : {"git~1", "GIT~1", "Git~1 ", "git~1."})
+    EXPECT_TRUE(Refused(name, MODE_TREE)) << name;
   EXPECT_FALSE(Refused("git~2", MODE_TREE));
 }
 TEST(TreeEntryName, RefusesNtfsTrailingDotsAndSpaces) {
@@ -118,8 +133,9 @@ TEST(TreeEntryName, RefusesBackslashComponents) {
     EXPECT_TRUE(Refused(name)) << name;
 }
 TEST(TreeEntryName, RefusesSymlinkedGitmodulesAndAliases) {
-  for (std::string_view name : {".gitmodules", ".GITMODULES", ".gitmodules.", ".gitmodules ::$DATA", "gitmod~1",
-                                "GITMOD~4", "gi7eba~1", "GI7EB~12", ".git\u200cmodules", "x\\.gitmodules"})
+  for (std::string_view name :
+       {".gitmodules", ".GITMODULES", ".gitmodules.", ".gitmodules ::$DATA", "gitmod~1", "GITMOD~4",
+        "gi7eba~1", "GI7EB~12", ".git\u200cmodules", "x\\.gitmodules"})
     EXPECT_TRUE(Refused(name, MODE_SYMLINK)) << EscapeForLine(name);
   EXPECT_FALSE(Refused(".gitmodules", MODE_FILE));
   EXPECT_FALSE(Refused(".gitmodules", MODE_EXECUTABLE));
@@ -145,10 +161,12 @@ TEST(TreeEntryName, RefusesSymlinkedMailmap) {
 }
 
 TEST(TreeEntryName, IsGitmodulesNameKnowsTheAliases) {
-  for (std::string_view name : {".gitmodules", ".GitModules", ".gitmodules. .", ".gitmodules:stream", "gitmod~1",
-                                "GITMOD~3", "gi7eba~9", "gi7eb~10", ".git\ufeffmodules", "a\\gitmod~1"})
+  for (std::string_view name :
+       {".gitmodules", ".GitModules", ".gitmodules. .", ".gitmodules:stream", "gitmod~1", "GITMOD~3",
+        "gi7eba~9", "gi7eb~10", ".git\ufeffmodules", "a\\gitmod~1"})
     EXPECT_TRUE(IsGitmodulesName(name)) << EscapeForLine(name);
-  for (std::string_view name : {"gitmodules", ".gitmodulesx", "gitmod~5", ".gitmodule", "gi7eba~a", "sub/.gitmodules"})
+  for (std::string_view name :
+       {"gitmodules", ".gitmodulesx", "gitmod~5", ".gitmodule", "gi7eba~a", "sub/.gitmodules"})
     EXPECT_FALSE(IsGitmodulesName(name)) << name;
 }
 
@@ -170,8 +188,12 @@ TEST(TreeEntries, RefusesDuplicates) {
                            RawEntry("40000", "a")));
   EXPECT_FALSE(CheckRawTree(RawEntry("100644", "a") + RawEntry("100644", "a.c") + RawEntry("40000", "a.d")));
 }
-TEST(TreeEntries, RefusesZeroPaddedMode) { EXPECT_TRUE(CheckRawTree(RawEntry("040000", "d"))); }
-TEST(TreeEntries, RefusesNullObjectId) { EXPECT_TRUE(CheckRawTree(RawEntry("100644", "a", std::string(20, '\0')))); }
+TEST(TreeEntries, RefusesZeroPaddedMode) {
+  EXPECT_TRUE(CheckRawTree(RawEntry("040000", "d")));
+}
+TEST(TreeEntries, RefusesNullObjectId) {
+  EXPECT_TRUE(CheckRawTree(RawEntry("100644", "a", std::string(20, '\0'))));
+}
 TEST(TreeEntries, ReasonEscapesTheName) {
   auto why = CheckRawTree(RawEntry("100644", "\x1b[2J/x"));
   ASSERT_TRUE(why);
@@ -181,7 +203,9 @@ TEST(TreeEntries, ReasonEscapesTheName) {
 
 // --- CheckGitmodulesBlob, one rule each ------------------------------------------------------------
 
-bool BlobRefused(std::string_view content) { return CheckGitmodulesBlob(content).has_value(); }
+bool BlobRefused(std::string_view content) {
+  return CheckGitmodulesBlob(content).has_value();
+}
 
 TEST(Gitmodules, AcceptsOrdinaryFiles) {
   EXPECT_FALSE(BlobRefused(""));
@@ -197,12 +221,16 @@ TEST(Gitmodules, RefusesUrlLikeAnOption) {
   EXPECT_TRUE(BlobRefused("[submodule \"x\"]\nurl = -oProxyCommand=touch /tmp/pwned\n"));
   EXPECT_TRUE(BlobRefused("[submodule \"x\"]\nurl = \"-u./payload\"\n"));
 }
-TEST(Gitmodules, RefusesPathLikeAnOption) { EXPECT_TRUE(BlobRefused("[submodule \"x\"]\npath = -x\n")); }
+TEST(Gitmodules, RefusesPathLikeAnOption) {
+  EXPECT_TRUE(BlobRefused("[submodule \"x\"]\npath = -x\n"));
+}
 TEST(Gitmodules, RefusesPathOutsideTheWorkTree) {
   EXPECT_TRUE(BlobRefused("[submodule \"x\"]\npath = ../x\n"));
   EXPECT_TRUE(BlobRefused("[submodule \"x\"]\npath = /etc\n"));
 }
-TEST(Gitmodules, RefusesBranchLikeAnOption) { EXPECT_TRUE(BlobRefused("[submodule \"x\"]\nbranch = --upload-pack=x\n")); }
+TEST(Gitmodules, RefusesBranchLikeAnOption) {
+  EXPECT_TRUE(BlobRefused("[submodule \"x\"]\nbranch = --upload-pack=x\n"));
+}
 TEST(Gitmodules, RefusesBadSubmoduleNames) {
   EXPECT_TRUE(BlobRefused("[submodule \"\"]\nurl = ./x\n"));
   EXPECT_TRUE(BlobRefused("[submodule \"../../x\"]\nurl = ./x\n"));
@@ -241,7 +269,8 @@ TEST(Gitmodules, RefusesUnparseableContent) {
 TEST(Gitmodules, RefusesOverLimits) {
   std::string big = "[submodule \"x\"]\n#" + std::string(MAX_GITMODULES_BYTES, 'x');
   EXPECT_TRUE(BlobRefused(big));
-  EXPECT_TRUE(BlobRefused("[submodule \"x\"]\nurl = ./" + std::string(MAX_GITMODULES_VALUE_BYTES, 'x') + "\n"));
+  EXPECT_TRUE(
+      BlobRefused("[submodule \"x\"]\nurl = ./" + std::string(MAX_GITMODULES_VALUE_BYTES, 'x') + "\n"));
   EXPECT_TRUE(BlobRefused("[submodule \"" + std::string(MAX_GITMODULES_NAME_BYTES + 1, 'x') + "\"]\n"));
 }
 
@@ -257,13 +286,16 @@ class TreeAuditOracle : public test::GitTest {
     std::ofstream(path, std::ios::binary) << bytes;
     return path.string();
   }
-  std::string HashObject(const std::filesystem::path& repo, const std::string& type, const std::string& bytes) {
-    return Git(repo, "hash-object --literally -w -t " + type + " " + test::ShellQuote(WriteFile("obj", bytes)));
+  std::string HashObject(const std::filesystem::path& repo, const std::string& type,
+                         const std::string& bytes) {
+    return Git(repo,
+               "hash-object --literally -w -t " + type + " " + test::ShellQuote(WriteFile("obj", bytes)));
   }
   /** A bare repository holding one commit whose tree has `entries` (raw, in order) and a
    *  README blob; `blob_content` (when not empty) is written and named by ".gitmodules"-like
    *  entries through the placeholder oid "BLOB". */
-  std::filesystem::path Build(const std::string& name, std::vector<std::pair<std::string, std::string>> entries,
+  std::filesystem::path Build(const std::string& name,
+                              std::vector<std::pair<std::string, std::string>> entries,
                               const std::string& blob_content = "hello\n") {
     auto repo = Dir(name);
     Sh("git init -q --bare " + test::ShellQuote(repo.string()));
@@ -276,8 +308,8 @@ class TreeAuditOracle : public test::GitTest {
     return repo;
   }
   bool FsckRefuses(const std::filesystem::path& repo) {
-    auto r = test::RunCommand(std::string(test::GIT_TEST_ENV) + "git --git-dir=" + test::ShellQuote(repo.string()) +
-                              " fsck --strict --no-dangling 2>&1");
+    auto r = test::RunCommand(std::string(test::GIT_TEST_ENV) + "git --git-dir=" +
+                              test::ShellQuote(repo.string()) + " fsck --strict --no-dangling 2>&1");
     return r.exit_code != 0;
   }
   GitStatus Audit(const std::filesystem::path& repo) { return AuditObjects(repo, {}, Objects(repo)); }
@@ -288,10 +320,17 @@ TEST_F(TreeAuditOracle, HostileNamesAreRefusedByBothGitAndTheAudit) {
     std::string mode;
     std::string name;
   };
-  std::vector<Case> cases = {{"40000", ".git"},       {"40000", ".GIT"},         {"40000", ".git."},
-                             {"40000", "git~1"},      {"40000", ".g\u200cit"},   {"40000", ".."},
-                             {"120000", ".gitmodules"}, {"100644", "x\\.git"},   {"40000", "."},
-                             {"100644", ".git::$INDEX_ALLOCATION"}, {"100644", ""}};
+  std::vector<Case> cases = {{"40000", ".git"},
+                             {"40000", ".GIT"},
+                             {"40000", ".git."},
+                             {"40000", "git~1"},
+                             {"40000", ".g\u200cit"},
+                             {"40000", ".."},
+                             {"120000", ".gitmodules"},
+                             {"100644", "x\\.git"},
+                             {"40000", "."},
+                             {"100644", ".git::$INDEX_ALLOCATION"},
+                             {"100644", ""}};
   int n = 0;
   for (const auto& c : cases) {
     auto repo = Build("name" + std::to_string(n++), {{c.mode, c.name}});
@@ -330,11 +369,13 @@ TEST_F(TreeAuditOracle, BenignTreePassesBoth) {
   std::string mods =
       HashObject(repo, "blob", "[submodule \"lib\"]\n\tpath = lib\n\turl = https://example.org/lib.git\n");
   std::string readme = HashObject(repo, "blob", "hello\n");
-  std::string sub = Git(repo, "mktree < " + test::ShellQuote(WriteFile("sub", "100644 blob " + readme + "\tmain.c\n")));
-  std::string top = Git(repo, "mktree --missing < " + test::ShellQuote(WriteFile(
-                                               "top", "100644 blob " + mods + "\t.gitmodules\n100644 blob " + readme +
-                                                          "\tREADME\n160000 commit " + std::string(40, '5') + "\tlib\n040000 tree " +
-                                                          sub + "\tsrc\n")));
+  std::string sub =
+      Git(repo, "mktree < " + test::ShellQuote(WriteFile("sub", "100644 blob " + readme + "\tmain.c\n")));
+  std::string top = Git(repo, "mktree --missing < " +
+                                  test::ShellQuote(WriteFile(
+                                      "top", "100644 blob " + mods + "\t.gitmodules\n100644 blob " + readme +
+                                                 "\tREADME\n160000 commit " + std::string(40, '5') +
+                                                 "\tlib\n040000 tree " + sub + "\tsrc\n")));
   Git(repo, "commit-tree -m benign " + top);
   EXPECT_FALSE(FsckRefuses(repo));
   auto audited = Audit(repo);
@@ -351,10 +392,12 @@ TEST_F(TreeAuditOracle, ReadsThroughAQuarantineAndItsAlternate) {
   std::filesystem::create_directories(quarantine);
   std::vector<std::string> env = {"GIT_OBJECT_DIRECTORY=" + quarantine.string(),
                                   "GIT_ALTERNATE_OBJECT_DIRECTORIES=" + (store / "objects").string()};
-  std::string raw = RawEntry("100644", ".gitmodules", std::string(reinterpret_cast<const char*>(FromHex(blob)->data()), 20));
-  std::string tree = TrimLineEnd(Sh("cd / && GIT_OBJECT_DIRECTORY=" + test::ShellQuote(quarantine.string()) +
-                                    " git --git-dir=" + test::ShellQuote(store.string()) +
-                                    " hash-object --literally -w -t tree " + test::ShellQuote(WriteFile("t", raw))));
+  std::string raw = RawEntry("100644", ".gitmodules",
+                             std::string(reinterpret_cast<const char*>(FromHex(blob)->data()), 20));
+  std::string tree =
+      TrimLineEnd(Sh("cd / && GIT_OBJECT_DIRECTORY=" + test::ShellQuote(quarantine.string()) +
+                     " git --git-dir=" + test::ShellQuote(store.string()) +
+                     " hash-object --literally -w -t tree " + test::ShellQuote(WriteFile("t", raw))));
   auto audited = AuditObjects(store, env, {tree});
   ASSERT_FALSE(audited.ok());
   EXPECT_EQ(audited.code(), GitError::HostileContent) << audited.message();
@@ -373,6 +416,26 @@ TEST_F(TreeAuditOracle, RealHistoryPasses) {
   auto work = MakeWorkRepo("work", 30);
   auto audited = AuditObjects(work / ".git", {}, Objects(work / ".git"));
   EXPECT_TRUE(audited.ok()) << audited.message();
+}
+
+/** Cost on the benchmark repository (not part of the suite): every object of the repository
+ *  audited, as if all were new.
+ *  P2PGIT_BENCH_REPO=/path/from/make_bench_repo.sh git_tree_audit_test \
+ *    --gtest_also_run_disabled_tests --gtest_filter='*Figures*' */
+TEST_F(TreeAuditOracle, DISABLED_FiguresOnBenchRepo) {
+  const char* repo = std::getenv("P2PGIT_BENCH_REPO");
+  if (repo == nullptr) GTEST_SKIP() << "set P2PGIT_BENCH_REPO";
+  std::filesystem::path git_dir = std::filesystem::path(repo) / ".git";
+  if (!std::filesystem::exists(git_dir)) git_dir = repo;  // a bare repository
+  auto clock = std::chrono::steady_clock::now;
+  auto t = clock();
+  std::vector<std::string> oids = Objects(git_dir);
+  double listed = std::chrono::duration<double>(clock() - t).count();
+  t = clock();
+  auto audited = AuditObjects(git_dir, {}, oids);
+  double audit = std::chrono::duration<double>(clock() - t).count();
+  ASSERT_TRUE(audited.ok()) << audited.message();
+  std::printf("objects: %zu (listed in %.2f s); AuditObjects: %.2f s\n", oids.size(), listed, audit);
 }
 
 }  // namespace

@@ -18,7 +18,9 @@ namespace {
 constexpr size_t OID_HEX_CHARS = 40;
 constexpr size_t RAW_OID_BYTES = 20;
 
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char LowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool StartsWithNoCase(std::string_view s, std::string_view lower_prefix) {
   if (s.size() < lower_prefix.size()) return false;
@@ -114,9 +116,12 @@ bool OnlyDotsAndSpacesUntil(std::string_view name, size_t i, std::string_view st
 
 bool IsNtfsDotGit(std::string_view name) {
   size_t i;
-  if (StartsWithNoCase(name, ".git")) i = 4;
-  else if (StartsWithNoCase(name, "git~1")) i = 5;
-  else return false;
+  if (StartsWithNoCase(name, ".git"))
+    i = 4;
+  else if (StartsWithNoCase(name, "git~1"))
+    i = 5;
+  else
+    return false;
   return OnlyDotsAndSpacesUntil(name, i, "\\/:");
 }
 
@@ -172,12 +177,16 @@ bool IsKnownMode(uint32_t mode) {
     case MODE_FILE:
     case MODE_EXECUTABLE:
     case MODE_SYMLINK:
-    case MODE_GITLINK: return true;
-    default: return false;
+    case MODE_GITLINK:
+      return true;
+    default:
+      return false;
   }
 }
 
-bool IsRegularFileMode(uint32_t mode) { return mode == MODE_FILE || mode == MODE_EXECUTABLE; }
+bool IsRegularFileMode(uint32_t mode) {
+  return mode == MODE_FILE || mode == MODE_EXECUTABLE;
+}
 
 std::string OctalMode(uint32_t mode) {
   char buf[16];
@@ -208,12 +217,22 @@ class ConfigReader {
   size_t m_line = 1;
 };
 
-bool IsConfigSpace(int c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
-bool IsAlpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsKeyChar(int c) { return IsAlpha(c) || (c >= '0' && c <= '9') || c == '-'; }
-int LowerInt(int c) { return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c; }
+bool IsConfigSpace(int c) {
+  return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+bool IsAlpha(int c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool IsKeyChar(int c) {
+  return IsAlpha(c) || (c >= '0' && c <= '9') || c == '-';
+}
+int LowerInt(int c) {
+  return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
 
-bool IsSeparator(char c) { return c == '/' || c == '\\'; }
+bool IsSeparator(char c) {
+  return c == '/' || c == '\\';
+}
 
 bool HasDotDotComponent(std::string_view s) {
   size_t start = 0;
@@ -253,7 +272,9 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
-bool StartsWithDotSlash(std::string_view s) { return s.size() >= 2 && s[0] == '.' && IsSeparator(s[1]); }
+bool StartsWithDotSlash(std::string_view s) {
+  return s.size() >= 2 && s[0] == '.' && IsSeparator(s[1]);
+}
 bool StartsWithDotDotSlash(std::string_view s) {
   return s.size() >= 3 && s[0] == '.' && s[1] == '.' && IsSeparator(s[2]);
 }
@@ -329,7 +350,8 @@ std::optional<std::string> CheckSubmoduleSetting(std::string_view key, std::stri
     size_t first = value.find_first_not_of(" \t");
     if (first != std::string_view::npos && value[first] == '!') return "update runs a command ('!')";
   }
-  if (key == "branch" && !value.empty() && value[0] == '-') return "branch starts with '-' (an option of git)";
+  if (key == "branch" && !value.empty() && value[0] == '-')
+    return "branch starts with '-' (an option of git)";
   return std::nullopt;
 }
 
@@ -450,13 +472,22 @@ class GitmodulesParser {
       if (c == '\\') {
         c = m_in.Next();
         switch (c) {
-          case '\n': continue;
-          case 't': c = '\t'; break;
-          case 'b': c = '\b'; break;
-          case 'n': c = '\n'; break;
+          case '\n':
+            continue;
+          case 't':
+            c = '\t';
+            break;
+          case 'b':
+            c = '\b';
+            break;
+          case 'n':
+            c = '\n';
+            break;
           case '\\':
-          case '"': break;
-          default: return Error("unknown escape in value");
+          case '"':
+            break;
+          default:
+            return Error("unknown escape in value");
         }
       } else if (c == '"') {
         quoted = !quoted;
@@ -504,7 +535,8 @@ using Sink = std::function<std::optional<Failure<GitError>>(std::string_view chu
 
 GitStatus PumpCatFile(const std::filesystem::path& git_dir, const std::vector<std::string>& env,
                       const std::string& mode, const std::vector<std::string_view>& oids, const Sink& sink) {
-  auto started = GitProcess::Start(InGitDir(git_dir.string(), {"cat-file", mode, "--buffer"}, env), true, true);
+  auto started =
+      GitProcess::Start(InGitDir(git_dir.string(), {"cat-file", mode, "--buffer"}, env), true, true);
   if (!started) return started.error();
   GitProcess& p = *started;
   size_t next = 0;
@@ -526,7 +558,8 @@ GitStatus PumpCatFile(const std::filesystem::path& git_dir, const std::vector<st
       ssize_t n = p.Read(buf);
       if (n <= 0) {
         out_open = false;
-      } else if (auto failure = sink(std::string_view(reinterpret_cast<const char*>(buf.data()), size_t(n)))) {
+      } else if (auto failure =
+                     sink(std::string_view(reinterpret_cast<const char*>(buf.data()), size_t(n)))) {
         p.Kill();
         return *failure;
       }
@@ -551,8 +584,8 @@ GitStatus PumpCatFile(const std::filesystem::path& git_dir, const std::vector<st
 class BatchObjectReader {
  public:
   /** `on_object(oid, type, content)`; `limit(type)`: the largest content accepted. */
-  using ObjectFn = std::function<std::optional<Failure<GitError>>(std::string_view, std::string_view,
-                                                                  std::string_view)>;
+  using ObjectFn =
+      std::function<std::optional<Failure<GitError>>(std::string_view, std::string_view, std::string_view)>;
   using LimitFn = std::function<std::optional<Failure<GitError>>(std::string_view, std::string_view, size_t)>;
   BatchObjectReader(ObjectFn on_object, LimitFn check_header)
       : m_on_object(std::move(on_object)), m_check_header(std::move(check_header)) {}
@@ -638,42 +671,51 @@ bool IsOidHex(std::string_view s) {
   return true;
 }
 
-Failure<GitError> Hostile(std::string line) { return Failure<GitError>{GitError::HostileContent, std::move(line)}; }
+Failure<GitError> Hostile(std::string line) {
+  return Failure<GitError>{GitError::HostileContent, std::move(line)};
+}
 
 }  // namespace
 
 const char* TreeParseErrorName(TreeParseError error) {
   switch (error) {
-    case TreeParseError::TooLarge: return "too-large";
-    case TreeParseError::TooManyEntries: return "too-many-entries";
-    case TreeParseError::BadMode: return "bad-mode";
-    case TreeParseError::Truncated: return "truncated";
+    case TreeParseError::TooLarge:
+      return "too-large";
+    case TreeParseError::TooManyEntries:
+      return "too-many-entries";
+    case TreeParseError::BadMode:
+      return "bad-mode";
+    case TreeParseError::Truncated:
+      return "truncated";
   }
   return "unknown";
 }
 
 Result<std::vector<TreeEntry>, TreeParseError> ParseTree(ByteSpan tree) {
   if (tree.size() > MAX_TREE_BYTES)
-    return Fail(TreeParseError::TooLarge,
-                "tree of " + std::to_string(tree.size()) + " bytes (limit " + std::to_string(MAX_TREE_BYTES) + ")");
+    return Fail(TreeParseError::TooLarge, "tree of " + std::to_string(tree.size()) + " bytes (limit " +
+                                              std::to_string(MAX_TREE_BYTES) + ")");
   std::string_view text(reinterpret_cast<const char*>(tree.data()), tree.size());
   std::vector<TreeEntry> entries;
   size_t pos = 0;
   while (pos < text.size()) {
     if (entries.size() == MAX_TREE_ENTRIES)
-      return Fail(TreeParseError::TooManyEntries, "more than " + std::to_string(MAX_TREE_ENTRIES) + " entries");
+      return Fail(TreeParseError::TooManyEntries,
+                  "more than " + std::to_string(MAX_TREE_ENTRIES) + " entries");
     TreeEntry entry;
     size_t start = pos;
     uint32_t mode = 0;
     while (pos < text.size() && text[pos] != ' ') {
       char c = text[pos];
-      if (c < '0' || c > '7') return Fail(TreeParseError::BadMode, "non-octal mode at offset " + std::to_string(pos));
+      if (c < '0' || c > '7')
+        return Fail(TreeParseError::BadMode, "non-octal mode at offset " + std::to_string(pos));
       if (pos - start == MAX_TREE_MODE_DIGITS)
         return Fail(TreeParseError::BadMode, "mode of more than 7 digits at offset " + std::to_string(start));
       mode = mode * 8 + static_cast<uint32_t>(c - '0');
       ++pos;
     }
-    if (pos == text.size()) return Fail(TreeParseError::Truncated, "entry at offset " + std::to_string(start));
+    if (pos == text.size())
+      return Fail(TreeParseError::Truncated, "entry at offset " + std::to_string(start));
     if (pos == start) return Fail(TreeParseError::BadMode, "empty mode at offset " + std::to_string(start));
     entry.mode = mode;
     entry.mode_text = text.substr(start, pos - start);
@@ -745,7 +787,8 @@ std::optional<std::string> CheckTreeEntries(std::span<const TreeEntry> entries) 
       int cmp = std::memcmp(a.data(), b.data(), common);
       if (cmp == 0) {
         if (a.size() == b.size()) return refuse(e, "duplicate name");
-        unsigned char ca = a.size() > common ? static_cast<unsigned char>(a[common]) : (prev.mode == MODE_TREE ? '/' : 0);
+        unsigned char ca =
+            a.size() > common ? static_cast<unsigned char>(a[common]) : (prev.mode == MODE_TREE ? '/' : 0);
         unsigned char cb = b.size() > common ? static_cast<unsigned char>(b[common]) : (is_dir ? '/' : 0);
         if (ca >= cb) return refuse(e, "entries not in git's order");
       } else if (cmp > 0) {
@@ -809,30 +852,30 @@ GitStatus AuditObjects(const std::filesystem::path& git_dir, const std::vector<s
   std::vector<std::string> trees;
   std::string partial;
   size_t answered = 0;
-  auto types = PumpCatFile(git_dir, env, "--batch-check=%(objectname) %(objecttype)", all,
-                           [&](std::string_view chunk) -> std::optional<Failure<GitError>> {
-                             while (!chunk.empty()) {
-                               size_t nl = chunk.find('\n');
-                               std::string_view piece = chunk.substr(0, nl);
-                               if (partial.size() + piece.size() > MAX_HEADER_BYTES)
-                                 return Failure<GitError>{GitError::GitFailed,
-                                                          "cat-file --batch-check printed an unexpected line"};
-                               partial.append(piece);
-                               if (nl == std::string_view::npos) break;
-                               chunk.remove_prefix(nl + 1);
-                               std::string_view line(partial);
-                               size_t sp = line.find(' ');
-                               std::string_view type = sp == std::string_view::npos ? "" : line.substr(sp + 1);
-                               if (type == "missing" || type == "ambiguous" || sp != OID_HEX_CHARS)
-                                 return Failure<GitError>{GitError::MissingObjects,
-                                                          "object " + EscapeForLine(line.substr(0, sp)) +
-                                                              " cannot be read"};
-                               if (type == "tree") trees.emplace_back(line.substr(0, sp));
-                               ++answered;
-                               partial.clear();
-                             }
-                             return std::nullopt;
-                           });
+  auto types = PumpCatFile(
+      git_dir, env, "--batch-check=%(objectname) %(objecttype)", all,
+      [&](std::string_view chunk) -> std::optional<Failure<GitError>> {
+        while (!chunk.empty()) {
+          size_t nl = chunk.find('\n');
+          std::string_view piece = chunk.substr(0, nl);
+          if (partial.size() + piece.size() > MAX_HEADER_BYTES)
+            return Failure<GitError>{GitError::GitFailed,
+                                     "cat-file --batch-check printed an unexpected line"};
+          partial.append(piece);
+          if (nl == std::string_view::npos) break;
+          chunk.remove_prefix(nl + 1);
+          std::string_view line(partial);
+          size_t sp = line.find(' ');
+          std::string_view type = sp == std::string_view::npos ? "" : line.substr(sp + 1);
+          if (type == "missing" || type == "ambiguous" || sp != OID_HEX_CHARS)
+            return Failure<GitError>{GitError::MissingObjects,
+                                     "object " + EscapeForLine(line.substr(0, sp)) + " cannot be read"};
+          if (type == "tree") trees.emplace_back(line.substr(0, sp));
+          ++answered;
+          partial.clear();
+        }
+        return std::nullopt;
+      });
   if (!types) return types;
   if (answered != all.size())
     return Fail(GitError::GitFailed, "cat-file --batch-check answered " + std::to_string(answered) + " of " +
@@ -845,16 +888,19 @@ GitStatus AuditObjects(const std::filesystem::path& git_dir, const std::vector<s
   };
   std::unordered_map<std::string, Naming> gitmodules;
   BatchObjectReader tree_reader(
-      [&](std::string_view oid, std::string_view type, std::string_view content) -> std::optional<Failure<GitError>> {
+      [&](std::string_view oid, std::string_view type,
+          std::string_view content) -> std::optional<Failure<GitError>> {
         if (type != "tree")
           return Failure<GitError>{GitError::GitFailed, "object " + std::string(oid) + " changed type"};
         auto entries = ParseTree(AsBytes(content));
         if (!entries)
-          return Hostile("malformed tree " + std::string(oid) + ": " + TreeParseErrorName(entries.code()) + ": " +
-                         entries.message());
-        if (auto bad = CheckTreeEntries(*entries)) return Hostile("hostile tree " + std::string(oid) + ": " + *bad);
+          return Hostile("malformed tree " + std::string(oid) + ": " + TreeParseErrorName(entries.code()) +
+                         ": " + entries.message());
+        if (auto bad = CheckTreeEntries(*entries))
+          return Hostile("hostile tree " + std::string(oid) + ": " + *bad);
         for (const auto& e : *entries)
-          if (IsGitmodulesName(e.name)) gitmodules.try_emplace(ToHex(e.oid), Naming{std::string(oid), std::string(e.name)});
+          if (IsGitmodulesName(e.name))
+            gitmodules.try_emplace(ToHex(e.oid), Naming{std::string(oid), std::string(e.name)});
         return std::nullopt;
       },
       [](std::string_view oid, std::string_view, size_t size) -> std::optional<Failure<GitError>> {
@@ -880,19 +926,23 @@ GitStatus AuditObjects(const std::filesystem::path& git_dir, const std::vector<s
     return "tree " + it->second.tree + " entry \"" + EscapeForLine(it->second.name) + "\"";
   };
   BatchObjectReader blob_reader(
-      [&](std::string_view oid, std::string_view type, std::string_view content) -> std::optional<Failure<GitError>> {
+      [&](std::string_view oid, std::string_view type,
+          std::string_view content) -> std::optional<Failure<GitError>> {
         if (type != "blob")
-          return Hostile("hostile .gitmodules: " + named(oid) + " names a " + std::string(type) + ", not a blob");
+          return Hostile("hostile .gitmodules: " + named(oid) + " names a " + std::string(type) +
+                         ", not a blob");
         if (auto bad = CheckGitmodulesBlob(content))
           return Hostile("hostile .gitmodules blob " + std::string(oid) + " (" + named(oid) + "): " + *bad);
         return std::nullopt;
       },
       [&](std::string_view oid, std::string_view type, size_t size) -> std::optional<Failure<GitError>> {
         if (type == "blob" && size > MAX_GITMODULES_BYTES)
-          return Hostile("hostile .gitmodules blob " + std::string(oid) + " (" + named(oid) + "): " +
-                         std::to_string(size) + " bytes (limit " + std::to_string(MAX_GITMODULES_BYTES) + ")");
+          return Hostile("hostile .gitmodules blob " + std::string(oid) + " (" + named(oid) +
+                         "): " + std::to_string(size) + " bytes (limit " +
+                         std::to_string(MAX_GITMODULES_BYTES) + ")");
         if (type != "blob")
-          return Hostile("hostile .gitmodules: " + named(oid) + " names a " + EscapeForLine(type) + ", not a blob");
+          return Hostile("hostile .gitmodules: " + named(oid) + " names a " + EscapeForLine(type) +
+                         ", not a blob");
         return std::nullopt;
       });
   std::vector<std::string_view> blob_ids;
