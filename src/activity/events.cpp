@@ -90,6 +90,14 @@ Status<PayloadError> CheckLabel(std::string_view label) {
   return Ok{};
 }
 
+/** A branch a payload names reaches git (`patch merge` checks it out): it must pass the one
+ *  ref-name policy, wire::IsValidRefName("heads/<branch>"), which refuses what git could read
+ *  as an option ("-f", "--upload-pack=x") or a revision expression ("a..b"). */
+Status<PayloadError> CheckBranch(std::string_view branch, const std::string& what) {
+  if (!wire::IsValidRefName("heads/" + std::string(branch))) return Invalid(what + " is not a valid branch name");
+  return Ok{};
+}
+
 Status<PayloadError> CheckOid(ByteSpan oid, const std::string& what) {
   if (!IsValidOid(oid)) return Invalid(what + " must be a 20- or 32-byte object id");
   return Ok{};
@@ -301,9 +309,7 @@ PayloadResult<Payload> DecodeOp(Op op, CborReader& r) {
         switch (key) {
           case 0:
             if (auto t = ReadText(r, p.base_branch, wire::MAX_REF_NAME_BYTES, "patch base branch"); !t) return t;
-            if (!wire::IsValidRefName("heads/" + p.base_branch))
-              return Invalid("patch base branch is not a valid branch name");
-            return Ok{};
+            return CheckBranch(p.base_branch, "patch base branch");
           case 1:
             return ReadOid(r, p.base, "patch base");
           case 2:

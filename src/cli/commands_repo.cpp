@@ -84,6 +84,10 @@ int RunShare(const ShareOptions& opt) {
   auto storage_path = git::StoragePath(identity::DefaultHome(), repo);
   auto storage = git::StorageRepo::OpenOrCreate(storage_path);
   if (!storage) return ReportError("cannot create the repository store: " + storage.message());
+  // The branches' tips before this share moves them: a patch is merged only by a move that
+  // brings its head in (MergeEventsFor).
+  auto listed = storage->ListNamespace(key->public_key());
+  std::vector<git::NamedRef> old_tips = listed ? *listed : std::vector<git::NamedRef>{};
   auto imported = git::ImportWorkingRepo(*storage, work);
   if (!imported) return ReportError("cannot import " + work.string() + ": " + imported.message());
   std::vector<wire::SignedMessage> messages;
@@ -113,10 +117,15 @@ int RunShare(const ShareOptions& opt) {
   }
   auto signed_messages = SignOwnRefs(*key, *store, *storage, repo, imported->refs, messages);
   if (!signed_messages) return ReportError(signed_messages.message());
-  // A delegate's branch that now contains an open patch's head: the patch is merged.
-  for (const auto& r : imported->refs)
-    if (r.name.starts_with("heads/"))
-      for (auto& m : MergeEventsFor(*key, *store, *storage, repo, r.name.substr(6), r.oid)) signed_messages->push_back(std::move(m));
+  // A delegate's branch that this share moved to contain an open patch's head: the patch is merged.
+  for (const auto& r : imported->refs) {
+    if (!r.name.starts_with("heads/")) continue;
+    std::optional<Bytes> old_tip;
+    for (const auto& o : old_tips)
+      if (o.name == r.name) old_tip = o.oid;
+    for (auto& m : MergeEventsFor(*key, *store, *storage, repo, r.name.substr(6), old_tip, r.oid))
+      signed_messages->push_back(std::move(m));
+  }
   if (auto r = git::SetRemote(work, "p2p", RepoUrl(repo)); !r) return ReportError("cannot add the p2p remote: " + r.message());
   std::cout << repo.ToString() << "\n" << RepoUrl(repo) << std::endl;
 

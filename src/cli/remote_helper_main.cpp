@@ -252,10 +252,16 @@ struct Helper {
         for (const auto& [n, o] : refs) named.push_back({n, o});
         for (const auto& e : events) (void)AdmitOwn(*store, e);
         auto messages = SignOwnRefs(*key, *store, *storage, target.repo, named, events);
-        // A delegate's branch that now contains an open patch's head: the patch is merged.
+        // A delegate's branch that this push moved to contain an open patch's head: the patch
+        // is merged. The old tip is the namespace's value before the push (`current`).
         if (messages)
-          for (const auto& [branch, tip] : branches)
-            for (auto& m : MergeEventsFor(*key, *store, *storage, target.repo, branch, tip)) messages->push_back(std::move(m));
+          for (const auto& [branch, tip] : branches) {
+            std::optional<Bytes> old_tip;
+            for (const auto& r : *current)
+              if (r.name == "heads/" + branch) old_tip = r.oid;
+            for (auto& m : MergeEventsFor(*key, *store, *storage, target.repo, branch, old_tip, tip))
+              messages->push_back(std::move(m));
+          }
         if (!messages) {
           for (const auto& spec : specs) errors[spec.substr(spec.find(':') + 1)] = messages.message();
         } else {

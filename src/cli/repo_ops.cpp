@@ -244,8 +244,10 @@ Result<RepoActivity, std::string> LoadRepoActivity(storage::Store& store, const 
 
 std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, storage::Store& store,
                                                 const git::StorageRepo& storage, const identity::RepoId& repo,
-                                                const std::string& branch, const Bytes& tip) {
+                                                const std::string& branch, const std::optional<Bytes>& old_tip,
+                                                const Bytes& new_tip) {
   std::vector<wire::SignedMessage> out;
+  if (old_tip && *old_tip == new_tip) return out;  // nothing moved, nothing merged
   auto loaded = LoadRepoActivity(store, repo);
   if (!loaded) return out;
   const auto& [authority, events] = *loaded;
@@ -256,9 +258,9 @@ std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, st
     auto patch = activity::FoldPatch(events, authority, root.id);
     if (!patch || patch->status != activity::ThreadStatus::Open || patch->base_branch != branch) continue;
     const Bytes& head = patch->revisions.back().head;
-    auto contained = git::IsAncestor(storage.path(), head, tip);
-    if (!contained.ok() || !*contained) continue;
-    auto body = activity::MakeActivityBody(repo, UnixMillis(), patch->heads, activity::PatchMerge{tip});
+    auto merged = git::BroughtInByMove(storage.path(), head, old_tip, new_tip);
+    if (!merged.ok() || !*merged) continue;  // an unreadable history signs nothing
+    auto body = activity::MakeActivityBody(repo, UnixMillis(), patch->heads, activity::PatchMerge{new_tip});
     if (!body) continue;
     auto message = wire::SignMessage(key, *body);
     if (AdmitOwn(store, message)) out.push_back(std::move(message));

@@ -191,12 +191,16 @@ Result<RepoActivity, std::string> LoadRepoActivity(storage::Store& store, const 
 Result<bool, std::string> AdmitOwn(storage::Store& store, const wire::SignedMessage& message);
 
 /**
- * After this node moved `branch` of its namespace to `tip`: when this node is a delegate of the
- * repo, every open patch against `branch` whose latest head `tip` now contains gets a signed
- * Merge event (the maintainer merged it with plain git). Returns the new events, admitted.
+ * After this node moved `branch` of its namespace from `old_tip` (nullopt: the branch is new) to
+ * `new_tip`: when this node is a delegate of the repo, every open patch against `branch` that
+ * THIS move merged gets a signed Merge event (the maintainer merged it with plain git). A patch
+ * is merged by the move iff its latest head is `new_tip` or an ancestor of it and neither
+ * `old_tip` nor an ancestor of it (git::BroughtInByMove): a stranger's patch naming a commit the
+ * branch already held is not merged by an unrelated push. Returns the new events, admitted.
  */
 std::vector<wire::SignedMessage> MergeEventsFor(const identity::NodeKey& key, storage::Store& store,
                                                 const git::StorageRepo& storage, const identity::RepoId& repo,
-                                                const std::string& branch, const Bytes& tip);
+                                                const std::string& branch, const std::optional<Bytes>& old_tip,
+                                                const Bytes& new_tip);
 
 }  // namespace p2pgit::cli

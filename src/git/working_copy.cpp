@@ -1,6 +1,7 @@
 #include "git/working_copy.h"
 
 #include <cctype>
+#include <cstdlib>
 
 #include "git/detail/link.h"
 #include "git/detail/oid.h"
@@ -19,6 +20,13 @@ GitInvocation InWorkTree(const fs::path& dir, std::vector<std::string> args) {
   std::vector<std::string> full = {"-C", dir.string()};
   full.insert(full.end(), args.begin(), args.end());
   return GitInvocation{std::move(full), {}};
+}
+
+/** The guard for branch names that reach git: heads/<branch> under the one ref-name policy
+ *  (CheckNamespaceRefName applies wire/ref_name.h). Threat: a signed payload naming branch "-f"
+ *  or "--upload-pack=x" that git would read as an option. */
+GitStatus CheckBranchName(const std::string& branch) {
+  return CheckNamespaceRefName("heads/" + branch);
 }
 
 GitStatus LinkAllObjects(const fs::path& from_objects, const fs::path& to_objects) {
@@ -46,6 +54,7 @@ GitStatus LinkAllObjects(const fs::path& from_objects, const fs::path& to_object
 }
 
 GitStatus Materialize(const StorageRepo& store, const fs::path& dir, const WorkingCopySpec& spec) {
+  if (auto ok = CheckBranchName(spec.default_branch); !ok) return ok;
   std::string default_ref = "heads/" + spec.default_branch;
   const NamedRef* head = nullptr;
   for (const auto& r : spec.refs)
@@ -115,6 +124,16 @@ GitResult<bool> IsAncestor(const fs::path& git_dir, ByteSpan ancestor, ByteSpan 
   return Fail(GitError::GitFailed, "merge-base: " + run->exit.Line());
 }
 
+GitResult<bool> BroughtInByMove(const fs::path& git_dir, ByteSpan commit, const std::optional<Bytes>& old_tip,
+                                ByteSpan new_tip) {
+  auto in_new = IsAncestor(git_dir, commit, new_tip);
+  if (!in_new || !*in_new) return in_new;
+  if (!old_tip) return true;
+  auto in_old = IsAncestor(git_dir, commit, *old_tip);
+  if (!in_old) return in_old.error();
+  return !*in_old;
+}
+
 GitResult<std::string> CommitSubject(const fs::path& git_dir, ByteSpan commit) {
   auto out = RunGitOk(detail::InGitDir(git_dir.string(), {"log", "-1", "--format=%s", ToHex(commit), "--"}), "reading a commit");
   if (!out) return out.error();
@@ -123,8 +142,11 @@ GitResult<std::string> CommitSubject(const fs::path& git_dir, ByteSpan commit) {
 }
 
 GitStatus CreateBranch(const fs::path& dir, const std::string& name, ByteSpan oid, bool force) {
+  if (auto ok = CheckBranchName(name); !ok) return ok;
   std::vector<std::string> args = {"branch"};
   if (force) args.push_back("-f");
+  // git 2.39's branch honours --end-of-options (tests/unit/git_working_copy_test.cpp).
+  args.push_back("--end-of-options");
   args.push_back(name);
   args.push_back(ToHex(oid));
   if (auto r = RunGitOk(InWorkTree(dir, args), "creating branch " + name); !r) return r.error();
@@ -132,8 +154,20 @@ GitStatus CreateBranch(const fs::path& dir, const std::string& name, ByteSpan oi
 }
 
 GitResult<Bytes> MergeInto(const fs::path& dir, const std::string& branch, ByteSpan commit, const std::string& message) {
-  if (auto c = RunGitOk(InWorkTree(dir, {"checkout", "-q", branch}), "checking out " + branch); !c) return c.error();
-  auto merge = RunGit(InWorkTree(dir, {"merge", "-q", "--no-edit", "-m", message, ToHex(commit)}));
+  if (auto ok = CheckBranchName(branch); !ok) return ok.error();
+  // Not `git checkout`: git 2.39 reads what follows its --end-of-options as pathspecs; `git
+  // switch` takes it as the branch (tests/unit/git_working_copy_test.cpp), and a full ref name
+  // would detach HEAD. The policy check above already refuses a leading '-'; this is the second
+  // wall.
+  if (auto c = RunGitOk(InWorkTree(dir, {"switch", "-q", "--end-of-options", branch}), "checking out " + branch); !c)
+    return c.error();
+  // A merge commit needs an identity. The controlled environment drops every GIT_* variable
+  // (they could redirect git to another repository); the identity ones only name the user.
+  auto merge_invocation = InWorkTree(dir, {"merge", "-q", "--no-edit", "-m", message, ToHex(commit)});
+  for (const char* name : {"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME",
+                           "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"})
+    if (const char* value = std::getenv(name); value != nullptr) merge_invocation.env.push_back(std::string(name) + "=" + value);
+  auto merge = RunGit(merge_invocation);
   if (!merge) return merge.error();
   if (merge->exit_code != 0)
     return Fail(GitError::GitFailed, "merge conflict in " + dir.string() + " (resolve it and commit, or git merge --abort): " +

@@ -43,16 +43,33 @@ GitResult<Bytes> ResolveRevision(const std::filesystem::path& git_dir, const std
 /** Whether `ancestor` is reachable from `descendant` (both must exist in `git_dir`). */
 GitResult<bool> IsAncestor(const std::filesystem::path& git_dir, ByteSpan ancestor, ByteSpan descendant);
 
+/**
+ * Whether moving a branch from `old_tip` (nullopt: the branch did not exist) to `new_tip`
+ * brought `commit` into it: `commit` is `new_tip` or an ancestor of it, and neither `old_tip`
+ * nor an ancestor of it. The merge rule of docs/ACTIVITY.md: a commit the branch already held
+ * was not merged by this move, so a patch naming it is not merged either.
+ * @return the git errors of IsAncestor (an object missing from `git_dir`: GitFailed).
+ */
+GitResult<bool> BroughtInByMove(const std::filesystem::path& git_dir, ByteSpan commit,
+                                const std::optional<Bytes>& old_tip, ByteSpan new_tip);
+
 /** The first line of a commit's message. */
 GitResult<std::string> CommitSubject(const std::filesystem::path& git_dir, ByteSpan commit);
 
-/** Creates (or moves, with `force`) branch `name` at `oid` in the working repository at `dir`. */
+// Branch names below may come from signed but untrusted payloads (a patch's base branch): each
+// function first checks `heads/<name>` against the project's one ref-name policy
+// (CheckNamespaceRefName, which applies wire/ref_name.h) and refuses a failing name with
+// InvalidArgument before git runs, and git reads the name only where it cannot be an option.
+
+/** Creates (or moves, with `force`) branch `name` at `oid` in the working repository at `dir`.
+ *  @return InvalidArgument (a name the ref-name policy refuses), GitFailed. */
 GitStatus CreateBranch(const std::filesystem::path& dir, const std::string& name, ByteSpan oid, bool force = false);
 
 /** In the working repository at `dir`: checks out `branch` and merges `commit` into it with
  *  `message` (a merge commit, or a fast-forward when possible). On a conflict the repository is
  *  left in git's conflict state and the error (Conflict… as GitFailed) says so in one line.
- *  Returns the new tip of `branch`. */
+ *  Returns the new tip of `branch`. InvalidArgument (before git runs): a branch name the
+ *  ref-name policy refuses ("-f", "--upload-pack=x", "a..b", …). */
 GitResult<Bytes> MergeInto(const std::filesystem::path& dir, const std::string& branch, ByteSpan commit,
                            const std::string& message);
 

@@ -388,6 +388,68 @@ TEST(ActivityPayloadRefuses, BadBaseBranch) {
     EXPECT_EQ(CheckError(PatchCreate{branch, Bytes(20, 1), Bytes(20, 2), "t", ""}), PayloadError::InvalidField) << branch;
 }
 
+// The base branch reaches git (`patch merge` checks it out): every name the ref-name policy
+// (wire::IsValidRefName("heads/<branch>")) refuses is refused by the decoder, as received bytes,
+// not only by the encoder-side check. One test per refused kind.
+namespace {
+PayloadError DecodeBaseBranch(const std::string& branch) {
+  return DecodeError("patch.create", EncodePayload(PatchCreate{branch, Bytes(20, 1), Bytes(20, 2), "t", ""}));
+}
+}  // namespace
+
+// Option injection: git would read these as options. Needs the ref-name policy's "no component
+// starts with '-'" rule (src/wire/ref_name.h); fails until that rule is in the build.
+TEST(ActivityPayloadRefuses, BaseBranchThatIsAnOption) {
+  EXPECT_EQ(DecodeBaseBranch("-f"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("--upload-pack=x"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("--end-of-options"), PayloadError::InvalidField);
+}
+
+TEST(ActivityPayloadRefuses, BaseBranchWithAComponentThatIsAnOption) {
+  EXPECT_EQ(DecodeBaseBranch("release/-f"), PayloadError::InvalidField);
+}
+
+TEST(ActivityPayloadRefuses, BaseBranchThatIsARevisionRange) {
+  EXPECT_EQ(DecodeBaseBranch("a..b"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("main@{1}"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("main^"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("main~1"), PayloadError::InvalidField);
+}
+
+TEST(ActivityPayloadRefuses, BaseBranchWithControlCharacters) {
+  EXPECT_EQ(DecodeBaseBranch("main\n"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch(std::string("a\0b", 3)), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("a\x1b[31m"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("a\x7f"), PayloadError::InvalidField);
+}
+
+TEST(ActivityPayloadRefuses, BaseBranchThatIsAPathOrPattern) {
+  EXPECT_EQ(DecodeBaseBranch(""), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("/etc"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("a//b"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("main/"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("../x"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch(".hidden"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("x.lock"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("a*"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("a:b"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("a\\b"), PayloadError::InvalidField);
+  EXPECT_EQ(DecodeBaseBranch("@"), PayloadError::InvalidField);
+}
+
+TEST(ActivityPayloadRefuses, BaseBranchTooLong) {
+  // "heads/" + 250 bytes exceeds wire::MAX_REF_NAME_BYTES (255).
+  EXPECT_EQ(DecodeBaseBranch(std::string(250, 'b')), PayloadError::InvalidField);
+}
+
+TEST(ActivityPayload, HonestBaseBranchesDecode) {
+  for (const char* branch : {"main", "release/1.0", "feature/x-y_z", "v1.0-rc"})
+    EXPECT_TRUE(DecodePayload("patch.create", PAYLOAD_VERSION,
+                              EncodePayload(PatchCreate{branch, Bytes(20, 1), Bytes(20, 2), "t", ""}))
+                    .ok())
+        << branch;
+}
+
 TEST(ActivityPayloadRefuses, UnknownVerdict) {
   Bytes bytes = Encoded([](CborWriter& w) {
     w.Map(2);
