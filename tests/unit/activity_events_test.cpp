@@ -397,8 +397,8 @@ PayloadError DecodeBaseBranch(const std::string& branch) {
 }
 }  // namespace
 
-// Option injection: git would read these as options. Needs the ref-name policy's "no component
-// starts with '-'" rule (src/wire/ref_name.h); fails until that rule is in the build.
+// Option injection: git would read these as options. The ref-name policy's "no component starts
+// with '-'" rule (src/wire/ref_name.h) refuses them.
 TEST(ActivityPayloadRefuses, BaseBranchThatIsAnOption) {
   EXPECT_EQ(DecodeBaseBranch("-f"), PayloadError::InvalidField);
   EXPECT_EQ(DecodeBaseBranch("--upload-pack=x"), PayloadError::InvalidField);
