@@ -12,6 +12,8 @@
 #include "git/detail/pack_stream.h"
 #include "git/detail/process.h"
 #include "git/detail/quarantine.h"
+#include "git/detail/reachable.h"
+#include "git/detail/tree_audit.h"
 #include "git/pack_transfer.h"
 
 namespace p2pgit::git {
@@ -130,25 +132,30 @@ GitResult<ImportResult> ImportWorkingRepo(const StorageRepo& store, const fs::pa
   if (result.refs.empty()) return Fail(GitError::NoCommits, where + " has no branch to share yet");
   std::sort(result.refs.begin(), result.refs.end());
 
-  // Fast path: link the files, then prove the tips connected before anything reaches the store.
+  // Fast path: link the files, prove the tips connected, then keep only what the tips reach:
+  // the working repository's packs may also hold a stash, other remotes' objects or dangling
+  // commits, which must never become fetchable from the store.
   {
     auto quarantine = detail::Quarantine::Create(store.path());
     if (!quarantine) return quarantine.error();
     auto counts = LinkObjects(objects, store.path(), *quarantine);
     if (!counts) return counts.error();
-    std::string input;
-    for (const auto& t : tips) input += ToHex(t) + "\n";
-    auto run = detail::RunGit(
-        detail::InGitDir(store.path(), {"rev-list", "--objects", "--stdin", "--not", "--all", "--quiet"},
-                         quarantine->Env()),
-        input);
-    if (!run) return run.error();
-    if (run->exit_code == 0) {
+    std::vector<std::string> tips_hex;
+    for (const auto& t : tips) tips_hex.push_back(ToHex(t));
+    auto walked = detail::WalkNewObjects(store.path(), *quarantine, tips_hex);
+    if (walked) {
+      if (walked->count > 0)
+        if (auto audited = detail::AuditObjects(store.path(), quarantine->Env(), walked->Oids()); !audited)
+          return Fail(audited.code(), "cannot share " + where + ": " + audited.message());
+      auto dropped = detail::KeepOnlyReachable(store.path(), *quarantine, *walked);
+      if (!dropped) return dropped.error();
       if (auto st = quarantine->Migrate(); !st) return st.error();
       result.packs_linked = counts->packs;
       result.loose_linked = counts->loose;
+      result.objects_left_out = *dropped;
       return result;
     }
+    if (walked.code() != GitError::MissingObjects) return walked.error();
   }  // the quarantine is discarded here
 
   // Fallback: let the working repository's git find every object (alternates included) and

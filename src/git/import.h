@@ -17,6 +17,9 @@ struct ImportResult {
   size_t loose_linked = 0;    // loose objects hard-linked (or copied)
   bool streamed = false;      // the fallback ran: pack-objects from the working repository
   uint64_t streamed_bytes = 0;
+  /** Objects of the working repository no shared ref reaches (a stash, dangling commits, other
+   *  remotes' objects): left out of the store, so no peer can fetch them. */
+  uint64_t objects_left_out = 0;
 };
 
 /**
@@ -24,14 +27,17 @@ struct ImportResult {
  * directory) into `store` and lists the refs the sharer's namespace should hold. No ref of the
  * store changes: the caller signs the refs, then calls StorageRepo::SetNamespace.
  *
- * Fast path: the repository's pack files and loose objects are hard-linked into a quarantine
- * (copied across filesystems) — nothing is recompressed or even read — and the tips are checked
- * connected before the objects move into the store. Git objects are immutable and named by
+ * Only objects reachable from the shared branches and tags enter the store. Fast path: the
+ * repository's pack files and loose objects are hard-linked into a quarantine (copied across
+ * filesystems), the tips are checked connected, their new objects pass the hostile-content
+ * audit, and when the linked files hold anything else (a stash, dangling commits) the reachable
+ * objects are repacked from them and the rest is dropped, before the objects move into the store. Git objects are immutable and named by
  * their hash, so a shared inode is safe: a later `git gc` in the working repository unlinks its
  * name, not ours. When that check fails (objects borrowed through alternates, a partial clone),
  * the fallback streams `git pack-objects` (reusing its deltas) through a PackReceiver.
  *
- * @return NotARepository, UnsupportedObjectFormat (SHA-256), InvalidArgument (a shallow clone:
+ * @return NotARepository, UnsupportedObjectFormat (SHA-256), HostileContent (a tree git would
+ *         refuse on checkout), InvalidArgument (a shallow clone:
  *         its history stops before the root commit), NoCommits (no branch), MissingObjects
  *         (the working repository itself lacks objects), Io, GitFailed.
  */

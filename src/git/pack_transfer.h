@@ -50,18 +50,12 @@ GitResult<ServeStats> ServePack(const StorageRepo& store, const std::vector<Byte
                                 const std::vector<Bytes>& haves, const PackSink& sink, ServeOptions options = {});
 
 struct ReceiveOptions {
-  /** index-pack --strict: also checks every object's format and links (a tree entry named
-   *  ".git", a malformed commit…). Off by default, like git clone (transfer.fsckObjects=false):
-   *  objects are hash-checked and must be reachable from signed tips, so a relay or peer cannot
-   *  add or alter any object; --strict only guards against a malicious *signer*, and costs
-   *  +42% of the receive time on the benchmark repository (docs/GIT-LAYER.md). */
+  /** index-pack --strict: also checks every object's format and links. Off by default, like
+   *  git clone (transfer.fsckObjects=false): objects are hash-checked, must be reachable from
+   *  signed tips, and the trees among them pass the targeted hostile-content audit
+   *  (detail/tree_audit.h) before anything moves; --strict costs +42% of the receive time on
+   *  the benchmark repository (docs/GIT-LAYER.md). */
   bool strict = false;
-  /** index-pack --check-self-contained-and-connected (what git clone uses): index-pack follows
-   *  every link while it indexes; when the pack needs nothing outside itself, the separate
-   *  connectivity walk is replaced by checking the signed tips are in the pack (measured on
-   *  the benchmark repository: index-pack takes no longer, the 1 s rev-list walk is saved).
-   *  A thin or partial pack falls back to the walk. */
-  bool check_self_contained = true;
   uint64_t max_pack_bytes = DEFAULT_MAX_PACK_BYTES;
 };
 
@@ -73,6 +67,31 @@ struct RepoIdCheck {
   Bytes tip;  // a commit (or a tag of one) of the default branch
 };
 
+/** The RepoId check of a per-namespace commit: `tips` are candidate namespaces' default-branch
+ *  tips in trust order (creator first). The first candidate that passes settles the check; a
+ *  candidate before it that fails is skipped (RepoIdMismatch), so one delegate's bad history
+ *  does not hide another's good one. */
+struct RepoIdCheckSpec {
+  identity::RepoId repo_id;
+  identity::PublicKey creator{};
+  std::vector<std::pair<identity::PublicKey, Bytes>> tips;
+};
+
+/** A namespace a commit left as it was, and why. */
+struct SkippedNamespace {
+  identity::PublicKey node{};
+  GitError code = GitError::MissingObjects;  // MissingObjects, HostileContent, RepoIdMismatch,
+                                             // InvalidArgument, RefConflict, GitFailed
+  std::string reason;
+};
+
+struct CommitReport {
+  std::vector<identity::PublicKey> committed;  // now exactly as signed, in the order given
+  std::vector<SkippedNamespace> skipped;
+  uint64_t objects_kept = 0;     // new objects that entered the store
+  uint64_t objects_dropped = 0;  // received objects no committed tip reaches: never entered
+};
+
 /**
  * One incoming pack. Start() creates a quarantine (objects/incoming-*) in the store and starts
  * `git index-pack --stdin --fix-thin` in it; Feed() pipes bytes to it as they arrive; Commit()
@@ -81,7 +100,8 @@ struct RepoIdCheck {
  *
  * Errors are typed for the caller's peer scoring: BadPack (bytes are not a valid pack: bad
  * hash, zlib error, truncated), MissingObjects (valid, but a signed tip is not connected),
- * TooLarge (above max_pack_bytes). Once a call failed, later calls return the same error.
+ * TooLarge (above max_pack_bytes) are the sender's; Io (disk full, permissions) and GitFailed
+ * are this machine's. Once a call failed, later calls return the same error.
  */
 class PackReceiver {
  public:
@@ -101,17 +121,31 @@ class PackReceiver {
   GitStatus Finish();
 
   /**
-   * Verifies and publishes: every tip of `signed_refs` must be fully connected (rev-list
-   * --objects over the quarantine and the store, walking only what the store's refs do not
-   * already reach), `check` (if given) must hold; then the quarantine's objects move into the
-   * store and each namespace is set to exactly its refs in one transaction
-   * (StorageRepo::SetNamespaces). An empty `signed_refs` just migrates the objects.
-   * @return MissingObjects, RepoIdMismatch, InvalidArgument, RefConflict, Io, plus Finish's.
+   * Verifies and publishes, all or nothing: every tip of `signed_refs` must be fully connected
+   * (a tip the store holds is walked too unless a ref already reaches it), the new objects they
+   * reach must pass the hostile-content audit, `check` (if given) must hold; then only the
+   * objects the tips reach move into the store (the rest are dropped) and each namespace is set
+   * to exactly its refs in one transaction (StorageRepo::SetNamespaces).
+   * @return MissingObjects, HostileContent, RepoIdMismatch, InvalidArgument, RefConflict, Io,
+   * plus Finish's.
    */
   GitStatus Commit(const std::vector<NamespaceRefs>& signed_refs, const std::optional<RepoIdCheck>& check = std::nullopt);
 
-  /** Commit without refs: checks `tips` connected and `check`, then moves the objects into the
-   *  store. For callers that set refs later (import, or verification beyond this module). */
+  /**
+   * Verifies and publishes namespace by namespace, in the order given (delegates first): a
+   * namespace whose objects are missing, that reaches hostile content, fails `check`, or whose
+   * refs git refuses is skipped and reported; it never blocks another. Walks are cumulative (a
+   * namespace's walk stops at the tips already accepted), so shared history is walked once; the
+   * ref update is one transaction, retried per namespace only to isolate a culprit.
+   * @return the report; a failure only for what concerns the whole pack (Finish's errors) or
+   * this machine (Io, GitFailed).
+   */
+  GitResult<CommitReport> CommitNamespaces(const std::vector<NamespaceRefs>& candidates,
+                                           const std::optional<RepoIdCheckSpec>& check = std::nullopt);
+
+  /** Commit without refs: checks `tips` connected, the audit and `check`, then moves the objects
+   *  the tips reach into the store (the rest are dropped). For callers that set refs later
+   *  (import, or verification beyond this module). */
   GitStatus CommitObjects(const std::vector<Bytes>& tips, const std::optional<RepoIdCheck>& check = std::nullopt);
 
   /** Kills index-pack and deletes the quarantine. Idempotent. */

@@ -213,7 +213,10 @@ GitStatus StorageRepo::SetNamespaces(const std::vector<NamespaceRefs>& namespace
   if (run->exit_code != 0) {
     std::string line = run->exit.Line();
     GitError code = GitError::GitFailed;
-    if (line.find("nonexistent object") != std::string::npos) code = GitError::MissingObjects;
+    if (line.find("No space left") != std::string::npos || line.find("Disk quota") != std::string::npos ||
+        line.find("Read-only file system") != std::string::npos || line.find("Permission denied") != std::string::npos)
+      code = GitError::Io;  // this machine's disk, not the signer's refs
+    else if (line.find("nonexistent object") != std::string::npos) code = GitError::MissingObjects;
     else if (line.find("but expected") != std::string::npos || line.find("already exists") != std::string::npos ||
              line.find("cannot lock ref") != std::string::npos || line.find("is at ") != std::string::npos)
       code = GitError::RefConflict;
@@ -231,6 +234,52 @@ GitResult<std::vector<Bytes>> StorageRepo::ListTips() const {
   std::vector<Bytes> tips;
   for (const auto& hex : distinct) tips.push_back(*FromHex(hex));
   return tips;
+}
+
+GitResult<std::vector<bool>> StorageRepo::ServableObjects(const std::vector<Bytes>& wants) const {
+  for (const auto& oid : wants)
+    if (auto st = detail::CheckOid(oid); !st) return st.error();
+  std::vector<bool> out(wants.size(), false);
+  if (wants.empty()) return out;
+  auto tips = ListTips();
+  if (!tips) return tips.error();
+  std::set<std::string> tip_set;
+  for (const auto& t : *tips) tip_set.insert(ToHex(t));
+  // Not a tip: served only when it is a commit an announced tip reaches. Trees, blobs and tags
+  // that are no tip are refused for now; partial clones will need a walk of the tips' objects.
+  std::vector<size_t> others;
+  std::vector<std::string> other_hex;
+  for (size_t i = 0; i < wants.size(); ++i) {
+    std::string hex = ToHex(wants[i]);
+    if (tip_set.count(hex) != 0)
+      out[i] = true;
+    else {
+      others.push_back(i);
+      other_hex.push_back(std::move(hex));
+    }
+  }
+  if (others.empty() || tip_set.empty()) return out;
+  std::string query;
+  for (const auto& hex : other_hex) query += hex + "\n";
+  auto types = RunGitOk(InGitDir(m_path, {"cat-file", "--batch-check=%(objectname) %(objecttype)"}), "cannot read objects",
+                        query);
+  if (!types) return types.error();
+  std::set<std::string> commits;
+  for (auto line : detail::Lines(*types))
+    if (line.size() > 41 && line.substr(41) == "commit") commits.insert(std::string(line.substr(0, 40)));
+  if (commits.empty()) return out;
+  // rev-list lists the commits the wants reach and the tips do not: a want absent from its
+  // output is reachable from a tip.
+  std::string input;
+  for (const auto& c : commits) input += c + "\n";
+  for (const auto& t : tip_set) input += "^" + t + "\n";
+  auto listed = RunGitOk(InGitDir(m_path, {"rev-list", "--stdin"}), "cannot walk the history", input);
+  if (!listed) return listed.error();
+  std::set<std::string> unreachable;
+  for (auto line : detail::Lines(*listed)) unreachable.insert(std::string(line));
+  for (size_t k = 0; k < others.size(); ++k)
+    if (commits.count(other_hex[k]) != 0 && unreachable.count(other_hex[k]) == 0) out[others[k]] = true;
+  return out;
 }
 
 GitResult<std::vector<bool>> StorageRepo::HasObjects(const std::vector<Bytes>& oids) const {

@@ -88,6 +88,12 @@ class StorageRepo {
    *  sends so that the server leaves out what we already hold. */
   GitResult<std::vector<Bytes>> ListTips() const;
 
+  /** Which of `wants` this store may serve (same order): a tip of a stored namespace (what
+   *  someone signed), or a commit such a tip reaches. Anything else — an object the store holds
+   *  but no signed ref reaches, a tree or blob asked for by id — is not served, so a guessed id
+   *  never leaks an unannounced object. Later partial or lazy fetches must use this check. */
+  GitResult<std::vector<bool>> ServableObjects(const std::vector<Bytes>& wants) const;
+
   /** Which of `oids` the store has (same order). */
   GitResult<std::vector<bool>> HasObjects(const std::vector<Bytes>& oids) const;
 
