@@ -149,6 +149,7 @@ int RunClone(const std::string& source, std::string dir, const std::vector<std::
   auto started = std::chrono::steady_clock::now();
   auto fetched = FetchIntoHome(*key, *store, *target, bootstrap, progress);
   if (!fetched) return ReportError(fetched.message());
+  ReportSkipped("clone", *fetched);
   auto meta = store->GetRepo(target->repo.multihash);
   if (!meta.ok() || !meta->has_value()) return ReportError("unknown repo " + target->repo.ToString());
   auto storage = git::StorageRepo::Open(git::StoragePath(identity::DefaultHome(), target->repo));
@@ -211,6 +212,7 @@ int RunSync(const std::string& repo_text, const std::vector<std::string>& bootst
       continue;
     }
     (void)store->SetFollowed(t.repo.multihash, true, UnixMillis());
+    ReportSkipped("sync", *fetched);
     out.push_back({{"repo_id", t.repo.ToString()}, {"ok", true}, {"pack_bytes", fetched->pack_bytes},
                    {"namespaces_updated", fetched->namespaces_updated}, {"seconds", fetched->seconds}});
     if (!json)

@@ -78,6 +78,7 @@ struct Helper {
     Open();
     auto result = FetchIntoHome(*key, *store, target, {}, progress);
     if (!result) Die(result.message());
+    ReportSkipped("git+p2p", *result);
     if (verbosity > 1) std::fprintf(stderr, "git+p2p: %llu pack bytes from %s\n", static_cast<unsigned long long>(result->pack_bytes), result->from.c_str());
     (void)store->SetFollowed(target.repo.multihash, true, UnixMillis());
     fetched = true;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/config.h"
+#include "cli/terminal_text.h"
 #include "gossip/admission.h"
 #include "node/control_socket.h"
 #include "routing/routing_state.h"
@@ -86,6 +87,12 @@ std::function<void(const node::FetchProgress&)> ProgressPrinter(bool show) {
   };
 }
 
+void ReportSkipped(const char* prefix, const FetchSummary& summary) {
+  for (const auto& s : summary.skipped)
+    std::fprintf(stderr, "%s: skipped namespace %s: %s\n", prefix, EscapeForTerminal(s.node, false).c_str(),
+                 EscapeForTerminal(s.reason, false).c_str());
+}
+
 /** Fetches `repo` into the home: through the daemon when one runs, else over a session. */
 Result<FetchSummary, std::string> FetchIntoHome(const identity::NodeKey& key, storage::Store& store,
                                                 const RepoTarget& target, const std::vector<std::string>& bootstrap,
@@ -96,28 +103,32 @@ Result<FetchSummary, std::string> FetchIntoHome(const identity::NodeKey& key, st
     auto answer = node::ControlRequest(node::ControlSocketPath(identity::DefaultHome()), request, std::chrono::hours(2));
     if (!answer) return Fail(std::string(), "the daemon did not answer: " + answer.message());
     if (!answer->value("ok", false)) return Fail(std::string(), answer->value("error", std::string("fetch failed")));
-    return FetchSummary{answer->value("pack_bytes", uint64_t(0)), answer->value("namespaces_updated", size_t(0)),
-                        answer->value("seconds", 0.0), "the daemon's peers"};
+    FetchSummary summary{answer->value("pack_bytes", uint64_t(0)), answer->value("namespaces_updated", size_t(0)),
+                         answer->value("seconds", 0.0), "the daemon's peers", {}};
+    if (auto it = answer->find("skipped"); it != answer->end() && it->is_array())
+      for (const auto& s : *it)
+        if (s.is_object() && s.value("node_id", nlohmann::json()).is_string() && s.value("reason", nlohmann::json()).is_string())
+          summary.skipped.push_back({s["node_id"].get<std::string>(), s["reason"].get<std::string>()});
+    return summary;
   }
   auto session = Session::Open(key, bootstrap);
   if (!session) return Fail(std::string(), session.message());
   node::FetchOptions options;
   options.progress = ProgressPrinter(progress);
-  std::string errors;
-  for (const auto& peer : Candidates(**session, store, target.repo, target.peer)) {
-    if (std::find((*session)->connected().begin(), (*session)->connected().end(), peer) == (*session)->connected().end()) {
-      auto node = store.GetNode(peer);
-      if (!node.ok() || !node->has_value() || !(*session)->ConnectTo(peer, (*node)->addresses)) continue;
-    }
-    auto result = node::FetchRepo((*session)->endpoint(), peer, identity::DefaultHome(), store, target.repo, options);
-    if (progress) std::fprintf(stderr, "\n");
-    if (result)
-      return FetchSummary{result->pack_bytes, result->namespaces_updated, result->seconds, identity::EncodeDidKey(peer)};
-    (void)store.RecordContact(peer, false, -5.0, UnixMillis());
-    errors += (errors.empty() ? "" : "; ") + result.message();
-    // Another seeder may have learned of it: the tables just grew from this peer's answer.
+  auto connect = [&](const PeerId& peer) {
+    const auto& connected = (*session)->connected();
+    if (std::find(connected.begin(), connected.end(), peer) != connected.end()) return true;
+    auto node = store.GetNode(peer);
+    return node.ok() && node->has_value() && (*session)->ConnectTo(peer, (*node)->addresses);
+  };
+  auto result = node::FetchFromSeeders((*session)->endpoint(), Candidates(**session, store, target.repo, target.peer),
+                                       connect, identity::DefaultHome(), store, target.repo, options);
+  if (progress) std::fprintf(stderr, "\n");
+  if (!result) {
+    if (result.code() == node::FetchFault::Local) return Fail(std::string(), result.message());
+    return Fail(std::string(), "no seeder could provide " + target.repo.ToString() + ": " + result.message());
   }
-  return Fail(std::string(), "no seeder could provide " + target.repo.ToString() + (errors.empty() ? "" : ": " + errors));
+  return FetchSummary{result->pack_bytes, result->namespaces_updated, result->seconds, result->source, result->skipped};
 }
 
 std::vector<git::NamespaceRefs> DelegateNamespaces(const storage::RepoRecord& meta, const git::StorageRepo& storage) {

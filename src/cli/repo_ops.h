@@ -150,7 +150,12 @@ struct FetchSummary {
   size_t namespaces_updated = 0;
   double seconds = 0;
   std::string from;
+  std::vector<node::NamespaceSkip> skipped;  // namespaces refused, with the reason
 };
+
+/** One stderr line per namespace the fetch skipped: "<prefix>: skipped namespace <did:key>:
+ *  <reason>", escaped for the terminal (the reason can quote a stranger's ref or path). */
+void ReportSkipped(const char* prefix, const FetchSummary& summary);
 
 /** Progress lines on stderr ("Receiving pack: … MB, … MB/s"), or none. */
 std::function<void(const node::FetchProgress&)> ProgressPrinter(bool show);

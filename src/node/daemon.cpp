@@ -47,6 +47,11 @@ bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "
 
 std::string AddressText(const storage::NodeAddress& a) { return wire::FormatHostPort({a.host, a.port}); }
 
+nlohmann::json SkipsJson(const std::vector<NamespaceSkip>& skips) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : skips) out.push_back({{"node_id", s.node}, {"reason", s.reason}});
+  return out;
+}
 
 }  // namespace
 
@@ -739,16 +744,13 @@ void Daemon::Impl::ScheduleFetch(const identity::RepoId& repo, std::vector<PeerI
 
 FetchResult Daemon::Impl::FetchFromAny(storage::Store& store, const identity::RepoId& repo,
                                        const std::vector<PeerId>& candidates) {
-  std::string errors;
-  for (const auto& peer : candidates) {
-    auto result = FetchRepo(*m_endpoint, peer, m_config.home, store, repo);
-    if (result) return result;
-    Log(LogLevel::Warn, "fetch %s failed: %s", repo.ToString().c_str(), result.message().c_str());
-    (void)store.RecordContact(peer, true, -5.0, UnixMillis());
-    if (!errors.empty()) errors += "; ";
-    errors += result.message();
-  }
-  return Fail(std::string(), candidates.empty() ? "no connected peer holds " + repo.ToString() : errors);
+  auto result = FetchFromSeeders(*m_endpoint, candidates, nullptr, m_config.home, store, repo);
+  if (!result) Log(LogLevel::Warn, "fetch %s failed: %s", repo.ToString().c_str(), result.message().c_str());
+  else
+    for (const auto& skip : result->skipped)
+      Log(LogLevel::Warn, "fetch %s: namespace %s skipped: %s", repo.ToString().c_str(), skip.node.c_str(),
+          skip.reason.c_str());
+  return result;
 }
 
 uint64_t DirectoryBytes(const std::filesystem::path& dir) {
@@ -836,6 +838,8 @@ nlohmann::json Daemon::Impl::RunFetchRequest(const nlohmann::json& request) {
           {"namespaces_updated", result->namespaces_updated},
           {"namespaces_current", result->namespaces_current},
           {"not_served", result->not_served},
+          {"delegates_missing", result->delegates_missing},
+          {"skipped", SkipsJson(result->skipped)},
           {"seconds", result->seconds},
           {"storage", result->storage.string()}};
 }

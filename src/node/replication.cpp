@@ -58,7 +58,9 @@ void ServeFetch(storage::Store& store, transport::Stream& stream, const wire::Fe
   if (!path.ok() || !path->has_value()) return Refuse(stream, "repository not held here");
   auto repo = git::StorageRepo::Open(**path);
   if (!repo) return Refuse(stream, "repository unavailable here");
-  auto has = repo->HasObjects(request.wants);
+  // Only what someone signed (a stored namespace's tip, or a commit one reaches) is served: an
+  // object the store holds but no signed ref reaches stays private, whoever guesses its id.
+  auto has = repo->ServableObjects(request.wants);
   if (!has) return Refuse(stream, "cannot read the repository");
   wire::FetchAnswer answer{true, {}, ""};
   std::vector<Bytes> present;
@@ -100,6 +102,48 @@ void ServeReplicationStream(const std::filesystem::path& home, const std::shared
   ServeFetch(*store, *stream, std::get<wire::FetchRequest>(*request));
 }
 
+const char* FetchFaultName(FetchFault fault) {
+  switch (fault) {
+    case FetchFault::PeerMisbehaved: return "peer-misbehaved";
+    case FetchFault::PeerLacks: return "peer-lacks";
+    case FetchFault::Transport: return "transport";
+    case FetchFault::Local: return "local";
+  }
+  return "unknown";
+}
+
+namespace {
+
+/** Pack-level receive errors: the sender's, except what this machine failed at. */
+FetchFault FaultOfPackError(git::GitError code) {
+  switch (code) {
+    case git::GitError::Io:
+    case git::GitError::GitFailed:
+    case git::GitError::InvalidArgument:
+      return FetchFault::Local;
+    default:
+      return FetchFault::PeerMisbehaved;
+  }
+}
+
+Bytes RepoBytes(const identity::RepoId& repo) { return Bytes(repo.multihash.begin(), repo.multihash.end()); }
+
+/** Namespaces in trust order: the creator, the other delegates as announced, then the rest. */
+std::vector<git::NamespaceRefs> InTrustOrder(std::vector<git::NamespaceRefs> namespaces,
+                                             const std::vector<identity::PublicKey>& owners) {
+  auto rank = [&](const identity::PublicKey& node) {
+    auto it = std::find(owners.begin(), owners.end(), node);
+    return it == owners.end() ? owners.size() : static_cast<size_t>(it - owners.begin());
+  };
+  std::stable_sort(namespaces.begin(), namespaces.end(), [&](const auto& a, const auto& b) {
+    size_t ra = rank(a.node), rb = rank(b.node);
+    return ra != rb ? ra < rb : a.node < b.node;
+  });
+  return namespaces;
+}
+
+}  // namespace
+
 FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& peer, const std::filesystem::path& home,
                       storage::Store& store, const identity::RepoId& repo, const FetchOptions& options) {
   auto started = SteadyClock::now();
@@ -113,14 +157,17 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
     last = now;
   };
   std::string who = identity::EncodeDidKey(peer);
-  auto fail = [&](const std::string& what) -> FetchResult { return Fail(std::string(), who + ": " + what); };
+  auto fail = [&](FetchFault fault, const std::string& what) -> FetchResult {
+    if (fault == FetchFault::Local) return Fail(fault, what);  // never names the peer
+    return Fail(fault, who + ": " + what);
+  };
 
   // 1. The signed state, through the same admission as gossip.
   {
     auto stream = endpoint.OpenStream(peer);
-    if (!stream) return fail("cannot open a stream: " + stream.message());
+    if (!stream) return fail(FetchFault::Transport, "cannot open a stream: " + stream.message());
     if (!(*stream)->WriteFrame(wire::EncodeReplicationRequest(wire::RepoStateRequest{repo})))
-      return fail("connection lost");
+      return fail(FetchFault::Transport, "connection lost");
     (void)(*stream)->Finish();
     routing::StoreRoutingState state(store);
     gossip::Admission admission(state);
@@ -128,26 +175,31 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
       auto frame = (*stream)->ReadFrame(REPLICATION_IO_TIMEOUT);
       if (!frame) {
         if (frame.code() == transport::TransportError::EndOfStream) break;
-        return fail("repo state: " + frame.message());
+        return fail(FetchFault::Transport, "repo state: " + frame.message());
       }
-      if (n >= wire::MAX_REPO_STATE_MESSAGES) return fail("sent too many messages");
+      if (n >= wire::MAX_REPO_STATE_MESSAGES) return fail(FetchFault::PeerMisbehaved, "sent too many messages");
       auto result = admission.Admit(*frame, UnixMillis());
+      if (result.verdict == gossip::Verdict::StoreFailed)
+        return fail(FetchFault::Local, "cannot write the local store " + store.path().string() + ": " + result.reason);
       if (gossip::IsMisbehaviour(result.verdict))
-        return fail(std::string("sent an invalid signed message (") + gossip::VerdictName(result.verdict) + "): " +
-                    result.reason);
+        return fail(FetchFault::PeerMisbehaved, std::string("sent an invalid signed message (") +
+                                                    gossip::VerdictName(result.verdict) + "): " + result.reason);
     }
   }
   phase("repo-state");
   auto record = store.GetRepo(repo.multihash);
-  if (!record.ok()) return fail("cannot read the store: " + record.message());
-  if (!record->has_value()) return fail("does not know " + repo.ToString());
+  if (!record.ok()) return fail(FetchFault::Local, "cannot read the local store: " + record.message());
+  if (!record->has_value()) return fail(FetchFault::PeerLacks, "does not know " + repo.ToString());
   const storage::RepoRecord& meta = **record;
   auto creator = identity::PublicKeyFromBytes(meta.creator);
-  if (!creator) return fail("bad creator in the repo record");
+  if (!creator) return fail(FetchFault::Local, "bad creator in the local repo record");
+  std::vector<identity::PublicKey> owners = {*creator};
+  for (const auto& d : meta.delegates)
+    if (auto k = identity::PublicKeyFromBytes(d); k && *k != *creator) owners.push_back(*k);
 
   // 2. What the owners signed, namespace by namespace.
   auto headers = store.ListRefNamespaces(repo.multihash);
-  if (!headers) return fail("cannot read the store: " + headers.message());
+  if (!headers) return fail(FetchFault::Local, "cannot read the local store: " + headers.message());
   std::vector<git::NamespaceRefs> signed_refs;
   for (const auto& h : *headers) {
     auto refs = store.GetRefs(repo.multihash, h.node_id);
@@ -157,80 +209,105 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
     for (const auto& r : (*refs)->refs) ns.refs.push_back({r.name, r.oid});
     signed_refs.push_back(std::move(ns));
   }
-  if (signed_refs.empty()) return fail("no signed refs for " + repo.ToString());
+  if (signed_refs.empty()) return fail(FetchFault::PeerLacks, "has no signed refs for " + repo.ToString());
+  signed_refs = InTrustOrder(std::move(signed_refs), owners);
 
   auto storage_path = git::StoragePath(home, repo);
   auto local = git::StorageRepo::OpenOrCreate(storage_path);
-  if (!local) return fail("cannot create the local repository: " + local.message());
+  if (!local) return fail(FetchFault::Local, "cannot create the local repository: " + local.message());
   (void)local->RemoveStaleQuarantines(STALE_QUARANTINE_AGE);  // else nothing ever reclaims them
-  if (auto s = store.SetRepoPath(repo.multihash, storage_path); !s) return fail("cannot record the repository: " + s.message());
+  if (auto s = store.SetRepoPath(repo.multihash, storage_path); !s)
+    return fail(FetchFault::Local, "cannot record the repository in the local store: " + s.message());
 
   FetchOutcome outcome;
   outcome.storage = storage_path;
+  outcome.source = who;
   auto current = local->ListNamespaces();
-  if (!current) return fail(current.message());
+  if (!current) return fail(FetchFault::Local, current.message());
   std::map<identity::PublicKey, std::vector<git::NamedRef>> held;
   for (auto& ns : *current) held[ns.node] = std::move(ns.refs);
   std::vector<git::NamespaceRefs> stale;
+  std::set<identity::PublicKey> complete;  // namespaces now exactly as signed
   for (auto& ns : signed_refs) {
     auto sorted = ns.refs;
     std::sort(sorted.begin(), sorted.end());
     auto it = held.find(ns.node);
     std::vector<git::NamedRef> have = it == held.end() ? std::vector<git::NamedRef>{} : it->second;
     std::sort(have.begin(), have.end());
-    if (have == sorted)
+    if (have == sorted) {
       ++outcome.namespaces_current;
-    else
+      complete.insert(ns.node);
+    } else {
       stale.push_back(ns);
+    }
   }
-  if (stale.empty()) {
+  auto finish_outcome = [&]() -> FetchResult {
+    for (const auto& node : complete) (void)store.ClearNamespaceSkip(repo.multihash, node);
+    for (const auto& ns : signed_refs) {
+      bool is_owner = std::find(owners.begin(), owners.end(), ns.node) != owners.end();
+      if (!is_owner) continue;
+      if (complete.count(ns.node) != 0)
+        outcome.usable = true;
+      else
+        outcome.delegates_missing.push_back(identity::EncodeDidKey(ns.node));
+    }
     outcome.seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    if (options.progress) options.progress({outcome.pack_bytes, outcome.seconds});
     return outcome;
-  }
+  };
+  if (stale.empty()) return finish_outcome();
 
   phase("local-state");
   // 3. Wants: every tip of a stale namespace the local repository lacks.
   std::set<Bytes> want_set;
   for (const auto& ns : stale)
-    for (const auto& r : ns.refs) want_set.insert(r.oid);
+    for (const auto& r : ns.refs)
+      if (r.oid.size() == git::OID_BYTES) want_set.insert(r.oid);
   std::vector<Bytes> candidates(want_set.begin(), want_set.end());
   auto present = local->HasObjects(candidates);
-  if (!present) return fail(present.message());
+  if (!present) return fail(FetchFault::Local, present.message());
   std::vector<Bytes> wants;
   for (size_t i = 0; i < candidates.size(); ++i)
     if (!(*present)[i]) wants.push_back(candidates[i]);
-  if (wants.size() > wire::MAX_FETCH_WANTS) wants.resize(wire::MAX_FETCH_WANTS);
+  std::set<Bytes> missing;  // wanted tips this peer does not serve
+  if (wants.size() > wire::MAX_FETCH_WANTS) {
+    missing.insert(wants.begin() + wire::MAX_FETCH_WANTS, wants.end());
+    wants.resize(wire::MAX_FETCH_WANTS);
+  }
 
-  std::set<Bytes> missing;
+  // A receiver even when nothing is wanted: tips already present are still walked and checked.
+  auto started_receiver = git::PackReceiver::Start(*local);
+  if (!started_receiver) return fail(FetchFault::Local, "cannot receive into the local repository: " + started_receiver.message());
+  git::PackReceiver receiver = std::move(*started_receiver);
   uint64_t pack_bytes = 0;
-  std::optional<git::PackReceiver> receiver;
   if (!wants.empty()) {
     auto haves = local->ListTips();
-    if (!haves) return fail(haves.message());
+    if (!haves) return fail(FetchFault::Local, haves.message());
     if (haves->size() > wire::MAX_FETCH_HAVES) haves->resize(wire::MAX_FETCH_HAVES);
     auto stream = endpoint.OpenStream(peer);
-    if (!stream) return fail("cannot open a stream: " + stream.message());
+    if (!stream) return fail(FetchFault::Transport, "cannot open a stream: " + stream.message());
     if (!(*stream)->WriteFrame(wire::EncodeReplicationRequest(wire::FetchRequest{repo, wants, *haves})))
-      return fail("connection lost");
+      return fail(FetchFault::Transport, "connection lost");
     (void)(*stream)->Finish();
     auto frame = (*stream)->ReadFrame(REPLICATION_IO_TIMEOUT);
-    if (!frame) return fail("no answer to the fetch: " + frame.message());
+    if (!frame) return fail(FetchFault::Transport, "no answer to the fetch: " + frame.message());
     auto answer = wire::DecodeFetchAnswer(*frame);
-    if (!answer) return fail("bad fetch answer: " + answer.message());
-    if (!answer->ok) return fail("refused the fetch: " + answer->reason);
+    if (!answer) return fail(FetchFault::PeerMisbehaved, "bad fetch answer: " + answer.message());
+    if (!answer->ok) return fail(FetchFault::PeerLacks, "refused the fetch: " + answer->reason);
     missing.insert(answer->missing.begin(), answer->missing.end());
-    if (missing.size() == wants.size()) return fail("holds none of the signed tips");
-    auto started_receiver = git::PackReceiver::Start(*local);
-    if (!started_receiver) return fail("cannot receive: " + started_receiver.message());
-    receiver.emplace(std::move(*started_receiver));
     std::vector<uint8_t> buffer(256 * 1024);
     auto last_report = SteadyClock::now();
     for (;;) {
       auto n = (*stream)->Read(buffer, REPLICATION_IO_TIMEOUT);
-      if (!n) return fail("transfer interrupted after " + std::to_string(pack_bytes) + " bytes: " + n.message());
+      if (!n)
+        return fail(FetchFault::Transport,
+                    "transfer interrupted after " + std::to_string(pack_bytes) + " bytes: " + n.message());
       if (*n == 0) break;
       pack_bytes += *n;
-      if (auto fed = receiver->Feed(ByteSpan(buffer.data(), *n)); !fed) return fail("sent a bad pack: " + fed.message());
+      if (auto fed = receiver.Feed(ByteSpan(buffer.data(), *n)); !fed) {
+        if (FaultOfPackError(fed.code()) == FetchFault::Local) return fail(FetchFault::Local, fed.message());
+        return fail(FetchFault::PeerMisbehaved, "sent a bad pack: " + fed.message());
+      }
       if (options.progress && SteadyClock::now() - last_report > std::chrono::milliseconds(100)) {
         last_report = SteadyClock::now();
         options.progress({pack_bytes, std::chrono::duration<double>(last_report - started).count()});
@@ -239,46 +316,100 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
   }
 
   phase("transfer");
-  // 4. Commit the namespaces whose every tip is now available, to exactly their signed values.
+  // 4. Commit namespace by namespace: those whose every tip this peer served (or we hold).
   std::vector<git::NamespaceRefs> commit;
   for (const auto& ns : stale) {
-    bool complete = std::none_of(ns.refs.begin(), ns.refs.end(), [&](const git::NamedRef& r) { return missing.count(r.oid) != 0; });
-    if (complete)
+    bool served = std::none_of(ns.refs.begin(), ns.refs.end(),
+                               [&](const git::NamedRef& r) { return missing.count(r.oid) != 0; });
+    if (served)
       commit.push_back(ns);
     else
       outcome.not_served.push_back(identity::EncodeDidKey(ns.node));
   }
-  // The RepoId check: the creator's (else a delegate's) default branch must lead by first
-  // parents to the root commit the id was derived from.
-  std::optional<git::RepoIdCheck> check;
+  // The RepoId check: a delegate's default branch must lead by first parents to the root commit
+  // the id was derived from; the creator's is tried first.
+  std::optional<git::RepoIdCheckSpec> check;
   std::string default_ref = "heads/" + meta.default_branch;
-  std::vector<identity::PublicKey> owners = {*creator};
-  for (const auto& d : meta.delegates)
-    if (auto k = identity::PublicKeyFromBytes(d)) owners.push_back(*k);
-  for (const auto& owner : owners) {
-    if (check) break;
-    for (const auto& ns : commit) {
-      if (ns.node != owner) continue;
-      for (const auto& r : ns.refs)
-        if (r.name == default_ref) check = git::RepoIdCheck{repo, *creator, r.oid};
-    }
+  for (const auto& ns : commit) {
+    if (std::find(owners.begin(), owners.end(), ns.node) == owners.end()) continue;
+    for (const auto& r : ns.refs)
+      if (r.name == default_ref) {
+        if (!check) check = git::RepoIdCheckSpec{repo, *creator, {}};
+        check->tips.emplace_back(ns.node, r.oid);
+      }
   }
-  if (receiver) {
-    auto committed = receiver->Commit(commit, check);
-    if (!committed) return fail("sent objects that do not verify: " + committed.message());
-  } else if (!commit.empty()) {
-    if (check) {
-      if (auto v = git::VerifyRepoId(storage_path, check->tip, repo, *creator); !v)
-        return fail("signed refs do not match the repo id: " + v.message());
-    }
-    if (auto s = local->SetNamespaces(commit); !s) return fail("cannot set refs: " + s.message());
+  auto committed = receiver.CommitNamespaces(commit, check);
+  if (!committed) {
+    if (FaultOfPackError(committed.code()) == FetchFault::Local)
+      return fail(FetchFault::Local, "cannot store what was received: " + committed.message());
+    return fail(FetchFault::PeerMisbehaved, "sent objects that do not verify: " + committed.message());
   }
   phase("verify+commit");
+  uint64_t now = UnixMillis();
+  for (const auto& node : committed->committed) complete.insert(node);
+  for (const auto& skip : committed->skipped) {
+    std::string reason = std::string(git::GitErrorName(skip.code)) + ": " + skip.reason;
+    outcome.skipped.push_back({identity::EncodeDidKey(skip.node), reason});
+    (void)store.RecordNamespaceSkip({RepoBytes(repo), Bytes(skip.node.begin(), skip.node.end()), reason, now});
+    // Objects missing for tips the peer sent: an honest store is always connected.
+    auto ns = std::find_if(commit.begin(), commit.end(), [&](const auto& n) { return n.node == skip.node; });
+    bool sent_by_peer = ns != commit.end() && std::any_of(ns->refs.begin(), ns->refs.end(), [&](const auto& r) {
+                          return std::find(wants.begin(), wants.end(), r.oid) != wants.end();
+                        });
+    if (skip.code == git::GitError::MissingObjects && sent_by_peer && !outcome.peer_fault)
+      outcome.peer_fault = "sent a pack that does not connect the tips of " + identity::EncodeDidKey(skip.node);
+  }
+  for (const auto& node_text : outcome.not_served) {
+    auto node = identity::DecodeDidKey(node_text);
+    if (!node || complete.count(*node) != 0) continue;
+    (void)store.RecordNamespaceSkip(
+        {RepoBytes(repo), Bytes(node->begin(), node->end()), "not served: " + who + " does not hold its tips", now});
+  }
   outcome.pack_bytes = pack_bytes;
-  outcome.namespaces_updated = commit.size();
-  outcome.seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
-  if (options.progress) options.progress({pack_bytes, outcome.seconds});
-  return outcome;
+  outcome.namespaces_updated = committed->committed.size();
+  outcome.objects_dropped = committed->objects_dropped;
+  return finish_outcome();
+}
+
+/** Score lost by a peer for its own fault in a transfer (Node::score starts at 0). */
+constexpr double FETCH_FAULT_SCORE = -5.0;
+
+FetchResult FetchFromSeeders(transport::Endpoint& endpoint, const std::vector<transport::PeerId>& candidates,
+                             const EnsureConnected& ensure_connected, const std::filesystem::path& home,
+                             storage::Store& store, const identity::RepoId& repo, const FetchOptions& options) {
+  std::string errors;
+  std::optional<FetchOutcome> best;
+  auto note = [&](const std::string& line) { errors += (errors.empty() ? "" : "; ") + line; };
+  for (const auto& peer : candidates) {
+    if (ensure_connected && !ensure_connected(peer)) continue;
+    auto result = FetchRepo(endpoint, peer, home, store, repo, options);
+    if (!result) {
+      if (result.code() == FetchFault::Local) return result;
+      if (result.code() == FetchFault::PeerMisbehaved)
+        (void)store.RecordContact(peer, true, FETCH_FAULT_SCORE, UnixMillis());
+      note(result.message());
+      continue;
+    }
+    if (result->peer_fault) {
+      (void)store.RecordContact(peer, true, FETCH_FAULT_SCORE, UnixMillis());
+      note(identity::EncodeDidKey(peer) + ": " + *result->peer_fault);
+    }
+    if (result->delegates_missing.empty()) return result;
+    note(identity::EncodeDidKey(peer) + ": could not provide the namespaces of " +
+         std::to_string(result->delegates_missing.size()) + " delegate(s)");
+    if (result->usable || !best) {
+      // Later attempts add to what this one committed; keep the last usable view.
+      uint64_t bytes = result->pack_bytes + (best ? best->pack_bytes : 0);
+      size_t updated = result->namespaces_updated + (best ? best->namespaces_updated : 0);
+      best = std::move(*result);
+      best->pack_bytes = bytes;
+      best->namespaces_updated = updated;
+    }
+  }
+  if (best && best->usable) return *best;
+  if (candidates.empty()) return Fail(FetchFault::PeerLacks, "no known peer holds " + repo.ToString());
+  if (errors.empty()) errors = "no candidate could be reached";
+  return Fail(FetchFault::PeerLacks, errors);
 }
 
 }  // namespace p2pgit::node
