@@ -1,5 +1,7 @@
 #include "routing/store_heal.h"
 
+#include <algorithm>
+
 #include "gossip/admission.h"
 
 namespace p2pgit::routing {
@@ -8,7 +10,10 @@ bool StoredMessageObeysRules(const storage::StoredMessage& stored, uint64_t now_
   auto parsed = wire::ParseMessage(stored.raw);
   if (!parsed) return false;
   if (static_cast<uint8_t>(parsed->type()) != stored.type) return false;
-  return !gossip::CheckClockAndFormat(*parsed, now_ms).has_value();
+  // Judged at the later of now and its arrival: a clock that is wrong at this open (a machine
+  // booting in 1970) must not make every stored message look future-dated and wipe the store.
+  // Sequences nobody can exceed (2^63-1) are refused either way.
+  return !gossip::CheckClockAndFormat(*parsed, std::max(now_ms, stored.received_at_ms)).has_value();
 }
 
 storage::StoreResult<int64_t> HealStore(storage::Store& store, uint64_t now_ms) {

@@ -20,9 +20,11 @@ inline constexpr int64_t STORED_MESSAGE_RULES_VERSION = 1;
 /** The store's meta key holding the version its messages were last checked against. */
 inline constexpr const char* STORED_MESSAGE_RULES_KEY = "message_rules_version";
 
-/** Whether a stored message still passes every stateless admission rule at `now_ms`: it parses
+/** Whether a stored message still passes every stateless admission rule: it parses
  *  (wire::ParseMessage, with the ref-name policy), its type matches the row, and
- *  gossip::CheckClockAndFormat refuses nothing. The signature is not checked again. */
+ *  gossip::CheckClockAndFormat refuses nothing at max(now_ms, its arrival time), so a clock that
+ *  runs behind at this open cannot make honest messages look future-dated. The signature is not
+ *  checked again (it was at admission). */
 bool StoredMessageObeysRules(const storage::StoredMessage& message, uint64_t now_ms);
 
 /**

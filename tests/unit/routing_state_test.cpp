@@ -258,3 +258,31 @@ TEST_F(RoutingStateTest, OpenHealsMessagesThatBreakTheNewRules) {
   EXPECT_EQ(again->healed, 0);
   EXPECT_TRUE(*again->store.HasMessage(poisoned[0].id));
 }
+
+// A clock far behind at the heal (a machine booting in 1970) keeps the honest messages: each is
+// judged at the later of now and its arrival time. A sequence nobody can exceed is still removed.
+TEST_F(RoutingStateTest, HealWithAClockFarBehindKeepsHonestMessages) {
+  auto node = Key(1);
+  RepoBody repo;
+  repo.timestamp_ms = NOW;
+  repo.root_commit = Bytes(20, 9);
+  repo.creator = node.public_key();
+  repo.repo_id = identity::ComputeRepoId(repo.root_commit, repo.creator);
+  repo.name = "r";
+  repo.delegates = {repo.creator};
+  repo.default_branch = "main";
+  repo.sequence = NOW;
+  auto honest = SignMessage(node, repo);
+  auto frozen = SignMessage(Key(2), RefsBody{NOW, repo.repo_id, {{"heads/main", Bytes(20, 1)}}, MAX_COUNTER_VALUE});
+  {
+    storage::Store store = Open();
+    routing::StoreRoutingState state(store);
+    ASSERT_TRUE(state.Accept(honest, NOW));
+    ASSERT_TRUE(state.Accept(frozen, NOW));
+  }
+  auto opened = routing::OpenHealedStore(m_dir / "store.db", 0);
+  ASSERT_TRUE(opened.ok()) << opened.message();
+  EXPECT_EQ(opened->healed, 1);
+  EXPECT_TRUE(*opened->store.HasMessage(honest.id));
+  EXPECT_FALSE(*opened->store.HasMessage(frozen.id));
+}
