@@ -48,6 +48,7 @@ struct ShareOptions {
   std::string name;
   std::string description;
   std::vector<std::string> delegates;
+  std::vector<std::string> remove_delegates;
   std::vector<std::string> bootstrap;
   bool new_repo = false;
   double timeout_s = 60;
@@ -109,6 +110,12 @@ int RunShare(const ShareOptions& opt) {
     if (opt.delegates.empty() && meta.ok() && meta->has_value())
       for (const auto& d : (*meta)->delegates)
         if (auto k = identity::PublicKeyFromBytes(d); k && *k != key->public_key()) body.delegates.push_back(*k);
+    for (const auto& d : opt.remove_delegates) {
+      auto k = identity::DecodeDidKey(d);
+      if (!k) return ReportError("--remove-delegate " + d + ": " + k.message(), EXIT_USAGE);
+      if (*k == key->public_key()) return ReportError("--remove-delegate: the creator stays a delegate", EXIT_USAGE);
+      body.delegates.erase(std::remove(body.delegates.begin(), body.delegates.end(), *k), body.delegates.end());
+    }
     body.default_branch = *branch;
     body.sequence = std::max<uint64_t>((meta.ok() && meta->has_value()) ? (*meta)->sequence + 1 : 1, now);
     if (auto check = wire::DecodeBody(wire::MessageType::Repo, wire::EncodeBody(body)); !check)
@@ -295,6 +302,8 @@ void RegisterRepoCommands(CLI::App& app, CommandRun& run) {
     cmd->add_option("--name", opt->name, "name shown to others (default: the folder's name)");
     cmd->add_option("--description", opt->description, "one line");
     cmd->add_option("--delegate", opt->delegates, "did:key of a co-maintainer (repeatable)");
+    cmd->add_option("--remove-delegate", opt->remove_delegates,
+                    "did:key of a delegate to remove (the creator only; repeatable)");
     cmd->add_flag("--new", opt->new_repo, "a new repo id with this node as creator, even in a clone of another");
     cmd->add_option("--bootstrap", opt->bootstrap, "NODEID@HOST:PORT to announce to when no daemon runs (repeatable)");
     cmd->add_option("--timeout", opt->timeout_s, "seconds to wait for a relay to fetch, without a daemon (default 60)");

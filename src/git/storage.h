@@ -22,9 +22,6 @@ namespace p2pgit::git {
 
 /** Raw object id length: SHA-1 repositories only (SHA-256 ones are refused). */
 inline constexpr size_t OID_BYTES = 20;
-/** Longest ref name accepted below a namespace. Threat: path length of ref files. */
-inline constexpr size_t MAX_NAMESPACE_REF_NAME_BYTES = 1024;
-
 /** A ref of one node's namespace, relative to it: "heads/main", "tags/v1", "patches/<id>". */
 struct NamedRef {
   std::string name;
@@ -42,10 +39,10 @@ struct NamespaceRefs {
 /** "refs/nodes/z6Mk…/" for a node. */
 std::string NamespacePrefix(const identity::PublicKey& node);
 
-/** Checks a namespace-relative ref name: it starts with heads/, tags/ or patches/ and obeys
- *  git's ref-name rules (no "..", no control characters or " ~^:?*[\", no empty, "."-leading
- *  or ".lock" components, no "@{"), so no signed name can escape the namespace or make
- *  update-ref fail halfway. @return InvalidArgument with the reason. */
+/** Checks a namespace-relative ref name with the project's one ref-name policy
+ *  (wire::RefNameRefusal, docs/PROTOCOL.md): nothing admission accepts is refused here, and no
+ *  signed name can escape the namespace, read as an option or make update-ref fail halfway.
+ *  @return InvalidArgument with the reason. */
 GitStatus CheckNamespaceRefName(std::string_view name);
 
 /** Where the repository of `repo` lives in a home: <home>/repos/<RepoId without "did:repo:">.git

@@ -181,7 +181,9 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
       auto result = admission.Admit(*frame, UnixMillis());
       if (result.verdict == gossip::Verdict::StoreFailed)
         return fail(FetchFault::Local, "cannot write the local store " + store.path().string() + ": " + result.reason);
-      if (gossip::IsMisbehaviour(result.verdict))
+      // A forged signature is the peer's doing. A message our rules refuse (Malformed) may be one
+      // an older peer accepted before those rules: skipped, never blamed (PROTOCOL.md, versions).
+      if (result.verdict == gossip::Verdict::BadSignature)
         return fail(FetchFault::PeerMisbehaved, std::string("sent an invalid signed message (") +
                                                     gossip::VerdictName(result.verdict) + "): " + result.reason);
     }
@@ -362,8 +364,9 @@ FetchResult FetchRepo(transport::Endpoint& endpoint, const transport::PeerId& pe
   for (const auto& node_text : outcome.not_served) {
     auto node = identity::DecodeDidKey(node_text);
     if (!node || complete.count(*node) != 0) continue;
-    (void)store.RecordNamespaceSkip(
-        {RepoBytes(repo), Bytes(node->begin(), node->end()), "not served: " + who + " does not hold its tips", now});
+    std::string reason = "not served: " + who + " does not hold its tips";
+    outcome.skipped.push_back({node_text, reason});
+    (void)store.RecordNamespaceSkip({RepoBytes(repo), Bytes(node->begin(), node->end()), reason, now});
   }
   outcome.pack_bytes = pack_bytes;
   outcome.namespaces_updated = committed->committed.size();
