@@ -25,9 +25,11 @@ class Collab : public NodeFixture {
  protected:
   const char* Prefix() const override { return "collab"; }
   std::string Env(const std::string& home) {
-    return "P2PGIT_HOME=" + ShellQuote(home) + " PATH=" + ShellQuote(std::string(P2PGIT_BIN_DIR)) +
+    // Exported, not a prefix: a prefix applies only to the first command of a `&&` chain, and a
+    // fresh machine has no git identity for the commands after it.
+    return "export P2PGIT_HOME=" + ShellQuote(home) + " PATH=" + ShellQuote(std::string(P2PGIT_BIN_DIR)) +
            ":$PATH GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@e "
-           "GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@e ";
+           "GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@e; ";
   }
   CommandOutput P2pgit(const std::string& home, const std::string& args, const std::string& cwd = "") {
     return RunCommand((cwd.empty() ? "" : "cd " + ShellQuote(cwd) + " && ") + Env(home) + "timeout 60 " + P2pgitBinary() +

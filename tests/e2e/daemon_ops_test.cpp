@@ -51,8 +51,10 @@ TEST_F(DaemonOps, SigtermDuringACloneLeavesTheStoreUsable) {
   std::string contact = relay_id + "@" + relay_addr;
   // A ~48 MB repository of incompressible content, shared without a daemon.
   std::string work = (m_dir / "work").string();
-  std::string env = "GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@e "
-                    "GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@e ";
+  // Exported: a prefix would apply only to the first command of the chain (a fresh machine has
+  // no git identity for the `git commit` that follows).
+  std::string env = "export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=T GIT_AUTHOR_EMAIL=t@e "
+                    "GIT_COMMITTER_NAME=T GIT_COMMITTER_EMAIL=t@e; ";
   auto made = RunCommand(env + "git init -q -b main " + ShellQuote(work) + " && cd " + ShellQuote(work) +
                          " && for i in 1 2 3 4 5 6; do head -c 8000000 /dev/urandom > big$i; done && git add -A && git commit -qm big");
   ASSERT_EQ(made.exit_code, 0) << made.err;
