@@ -19,19 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/** Every git command, and every p2pgit command that runs git: no user or system config (a fresh
- *  machine has no git identity), a fixed identity. */
-const char* GIT_ENV =
-    "export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null "
-    "GIT_AUTHOR_NAME='Test Author' GIT_AUTHOR_EMAIL=author@example.org "
-    "GIT_COMMITTER_NAME='Test Committer' GIT_COMMITTER_EMAIL=committer@example.org; "
-    "unset GIT_DIR GIT_WORK_TREE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_INDEX_FILE; ";
-const std::vector<std::string> GIT_ENV_VARS = {"GIT_CONFIG_NOSYSTEM=1",
-                                               "GIT_CONFIG_GLOBAL=/dev/null",
-                                               "GIT_AUTHOR_NAME=Test Author",
-                                               "GIT_AUTHOR_EMAIL=author@example.org",
-                                               "GIT_COMMITTER_NAME=Test Committer",
-                                               "GIT_COMMITTER_EMAIL=committer@example.org"};
+const char* const GIT_ENV = GIT_TEST_SHELL_ENV;
+const std::vector<std::string>& GIT_ENV_VARS = GIT_TEST_ENV_VARS;
 
 const std::string RLO = "\u202e";  // RIGHT-TO-LEFT OVERRIDE: "invoice<RLO>txt.exe" shows as "invoiceexe.txt"
 const std::string BIDI_NAME = "invoice" + RLO + "txt.exe";

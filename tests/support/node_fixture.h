@@ -18,6 +18,22 @@
 
 namespace p2pgit::test {
 
+/** Prefix for a shell command line of an e2e test: exported (a prefix assignment would reach only
+ *  the first command of a `&&` chain), no user or system git config, a fixed identity — a fresh
+ *  machine has no git identity, and every git commit a test makes needs one. */
+inline const char* GIT_TEST_SHELL_ENV =
+    "export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null "
+    "GIT_AUTHOR_NAME='Test Author' GIT_AUTHOR_EMAIL=author@example.org "
+    "GIT_COMMITTER_NAME='Test Committer' GIT_COMMITTER_EMAIL=committer@example.org; "
+    "unset GIT_DIR GIT_WORK_TREE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_INDEX_FILE; ";
+/** The same identity as environment entries, for daemons started as children. */
+inline const std::vector<std::string> GIT_TEST_ENV_VARS = {"GIT_CONFIG_NOSYSTEM=1",
+                                                           "GIT_CONFIG_GLOBAL=/dev/null",
+                                                           "GIT_AUTHOR_NAME=Test Author",
+                                                           "GIT_AUTHOR_EMAIL=author@example.org",
+                                                           "GIT_COMMITTER_NAME=Test Committer",
+                                                           "GIT_COMMITTER_EMAIL=committer@example.org"};
+
 class NodeFixture : public testing::Test {
  protected:
   void SetUp() override {
